@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite (called by `npm test` after scripts/setup.sh). Every file test/**/*.test.ts runs
+# under node's test runner with tsx; OMNI_SMOKE=1 makes notebooks and end-to-end scripts use their
+# smoke size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMNI_SMOKE=1
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+if [ ${#files[@]} -eq 0 ]; then echo "no test files under test/" >&2; exit 1; fi
+exec node --import tsx --test --test-reporter=spec "${files[@]}"
