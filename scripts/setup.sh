@@ -52,7 +52,8 @@ fi
 
 # ---- 4. the library, built for notebooks ---------------------------------------------------------
 # tslab compiles notebook cells with rootDir = notebooks/, so notebooks import the built package by
-# its own name: node_modules/omni-avsr-lab is a link to the repository, whose main/types point at dist/.
+# its own name: notebooks/node_modules/omni-avsr-lab is a link to the repository, whose main/types point
+# at dist/. (A link in the top node_modules/ would be pruned by every `npm install`.)
 newest_src=$(find src tsconfig.json tsconfig.build.json -type f -newer dist/.build-stamp 2>/dev/null | head -1 || true)
 if [ ! -f dist/.build-stamp ] || [ -n "$newest_src" ]; then
   say "building src/ -> dist/"
@@ -60,9 +61,10 @@ if [ ! -f dist/.build-stamp ] || [ -n "$newest_src" ]; then
   npx tsc -p tsconfig.build.json
   : > dist/.build-stamp
 fi
-if [ "$(readlink node_modules/omni-avsr-lab 2>/dev/null)" != ".." ]; then
-  rm -rf node_modules/omni-avsr-lab
-  ln -s .. node_modules/omni-avsr-lab
+if [ "$(readlink notebooks/node_modules/omni-avsr-lab 2>/dev/null)" != "../.." ]; then
+  mkdir -p notebooks/node_modules
+  rm -rf notebooks/node_modules/omni-avsr-lab
+  ln -s ../.. notebooks/node_modules/omni-avsr-lab
 fi
 
 # ---- 5. tslab kernel in a repo-local Jupyter path (used through JUPYTER_PATH=.jupyter/share/jupyter) ----

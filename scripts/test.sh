@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMNI_SMOKE=1
+# When the set-up built the native addon, its tests must load it (no silent fallback to wasm).
+if [ -f node_modules/.omni-native-ok ]; then export OMNI_REQUIRE_NATIVE=1; fi
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files under test/" >&2; exit 1; fi
 exec node --import tsx --test --test-reporter=spec "${files[@]}"

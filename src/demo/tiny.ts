@@ -27,12 +27,13 @@ export async function trainTiny(cfg: Partial<TinyConfig> = {}, log?: (line: stri
   const rng = new Rng(c.seed);
   const xs = Array.from({ length: c.points }, () => rng.uniform(-2, 2));
   const ys = xs.map((x) => Math.sin(2 * x) + rng.normal(0, 0.05));
+  // tf.tidy disposes the initial-value tensors and keeps the variables.
   const init = (rows: number, cols: number) =>
-    tf.variable(tf.tensor2d(Array.from({ length: rows * cols }, () => rng.normal(0, Math.sqrt(2 / rows))), [rows, cols]));
+    tf.tidy(() => tf.variable(tf.tensor2d(Array.from({ length: rows * cols }, () => rng.normal(0, Math.sqrt(2 / rows))), [rows, cols])));
   const w1 = init(1, c.hidden);
-  const b1 = tf.variable(tf.zeros([c.hidden]));
+  const b1 = tf.tidy(() => tf.variable(tf.zeros([c.hidden])));
   const w2 = init(c.hidden, 1);
-  const b2 = tf.variable(tf.zeros([1]));
+  const b2 = tf.tidy(() => tf.variable(tf.zeros([1])));
   const x = tf.tensor2d(xs, [c.points, 1]);
   const y = tf.tensor2d(ys, [c.points, 1]);
   const opt = tf.train.adam(c.learningRate);

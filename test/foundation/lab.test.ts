@@ -1,0 +1,61 @@
+/** `npm run lab`: a Jupyter server with the tslab kernel, checked through its REST and websocket API. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import { startLab } from "../../scripts/notebooks/lab.js";
+
+/** Runs `code` on a kernel through the Jupyter messaging protocol and returns the text/plain result. */
+function execute(wsUrl: string, code: string, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl);
+    const msgId = randomUUID();
+    let result: string | undefined;
+    const timer = setTimeout(() => { ws.close(); reject(new Error(`no reply to ${JSON.stringify(code)} within ${timeoutMs} ms`)); }, timeoutMs);
+    ws.on("open", () => {
+      ws.send(JSON.stringify({
+        header: { msg_id: msgId, username: "test", session: randomUUID(), msg_type: "execute_request", version: "5.3", date: new Date().toISOString() },
+        parent_header: {}, metadata: {}, channel: "shell",
+        content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      }));
+    });
+    // tslab shows an expression's value on stdout (other kernels send execute_result): take either.
+    let replied = false;
+    ws.on("message", (raw) => {
+      const msg = JSON.parse(raw.toString());
+      if (msg.parent_header?.msg_id !== msgId) return;
+      if (msg.msg_type === "execute_result") result = String(msg.content.data["text/plain"]);
+      if (msg.msg_type === "stream" && msg.content.name === "stdout") result = (result ?? "") + msg.content.text;
+      if (msg.msg_type === "execute_reply") {
+        if (msg.content.status !== "ok") { clearTimeout(timer); ws.close(); reject(new Error(`${msg.content.ename}: ${msg.content.evalue}`)); return; }
+        replied = true;
+      }
+      if (msg.msg_type === "status" && msg.content.execution_state === "idle" && replied) {
+        clearTimeout(timer); ws.close(); resolve((result ?? "").trim());
+      }
+    });
+    ws.on("error", (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+test("the lab server lists the tslab kernel, starts one, and it computes 1 + 1", async () => {
+  const lab = await startLab({ startTimeoutS: 90 });
+  try {
+    assert.match(lab.url, new RegExp(`^http://127\\.0\\.0\\.1:${lab.port}/tree\\?token=[0-9a-f]{32}$`));
+    const auth = { headers: { Authorization: `token ${lab.token}` } };
+    const specs = await (await fetch(`${lab.baseUrl}/api/kernelspecs`, auth)).json() as { kernelspecs: Record<string, unknown> };
+    assert.ok("tslab" in specs.kernelspecs, `kernels: ${Object.keys(specs.kernelspecs).join(", ")}`);
+    const res = await fetch(`${lab.baseUrl}/api/kernels`, { method: "POST", ...auth, headers: { ...auth.headers, "Content-Type": "application/json" }, body: JSON.stringify({ name: "tslab" }) });
+    assert.equal(res.status, 201);
+    const kernel = await res.json() as { id: string; name: string };
+    assert.equal(kernel.name, "tslab");
+    const value = await execute(`ws://127.0.0.1:${lab.port}/api/kernels/${kernel.id}/channels?token=${lab.token}`, "1 + 1");
+    assert.equal(value, "2");
+    const del = await fetch(`${lab.baseUrl}/api/kernels/${kernel.id}`, { method: "DELETE", ...auth });
+    assert.equal(del.status, 204);
+    // Without the token the server refuses.
+    assert.equal((await fetch(`${lab.baseUrl}/api/kernels`)).status, 403);
+  } finally {
+    await lab.stop();
+  }
+});
