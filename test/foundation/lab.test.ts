@@ -5,36 +5,57 @@ import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import { startLab } from "../../scripts/notebooks/lab.js";
 
-/** Runs `code` on a kernel through the Jupyter messaging protocol and returns the text/plain result. */
-function execute(wsUrl: string, code: string, timeoutMs = 60_000): Promise<string> {
+/**
+ * Runs `code` on a kernel through the Jupyter messaging protocol and returns what it printed or returned.
+ * As Jupyter's own clients do, it first asks for kernel_info until the kernel answers: a request sent
+ * while the kernel is still starting can be lost.
+ */
+function execute(wsUrl: string, code: string, timeoutMs = 90_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl);
-    const msgId = randomUUID();
-    let result: string | undefined;
-    const timer = setTimeout(() => { ws.close(); reject(new Error(`no reply to ${JSON.stringify(code)} within ${timeoutMs} ms`)); }, timeoutMs);
+    const session = randomUUID();
+    const infoId = randomUUID();
+    const execId = randomUUID();
+    const message = (msgId: string, msgType: string, content: object) => JSON.stringify({
+      header: { msg_id: msgId, username: "test", session, msg_type: msgType, version: "5.3", date: new Date().toISOString() },
+      parent_header: {}, metadata: {}, channel: "shell", content,
+    });
+    let infoTimer: NodeJS.Timeout | undefined;
+    const finish = (err: Error | undefined, value?: string) => {
+      clearTimeout(timer);
+      clearInterval(infoTimer);
+      ws.close();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const timer = setTimeout(() => finish(new Error(`no reply to ${JSON.stringify(code)} within ${timeoutMs} ms`)), timeoutMs);
     ws.on("open", () => {
-      ws.send(JSON.stringify({
-        header: { msg_id: msgId, username: "test", session: randomUUID(), msg_type: "execute_request", version: "5.3", date: new Date().toISOString() },
-        parent_header: {}, metadata: {}, channel: "shell",
-        content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-      }));
+      const ask = () => ws.send(message(infoId, "kernel_info_request", {}));
+      ask();
+      infoTimer = setInterval(ask, 1000);
     });
     // tslab shows an expression's value on stdout (other kernels send execute_result): take either.
+    let result: string | undefined;
     let replied = false;
+    let sent = false;
     ws.on("message", (raw) => {
       const msg = JSON.parse(raw.toString());
-      if (msg.parent_header?.msg_id !== msgId) return;
+      if (msg.msg_type === "kernel_info_reply" && msg.parent_header?.msg_id === infoId && !sent) {
+        sent = true;
+        clearInterval(infoTimer);
+        ws.send(message(execId, "execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }));
+        return;
+      }
+      if (msg.parent_header?.msg_id !== execId) return;
       if (msg.msg_type === "execute_result") result = String(msg.content.data["text/plain"]);
       if (msg.msg_type === "stream" && msg.content.name === "stdout") result = (result ?? "") + msg.content.text;
       if (msg.msg_type === "execute_reply") {
-        if (msg.content.status !== "ok") { clearTimeout(timer); ws.close(); reject(new Error(`${msg.content.ename}: ${msg.content.evalue}`)); return; }
+        if (msg.content.status !== "ok") return finish(new Error(`${msg.content.ename}: ${msg.content.evalue}`));
         replied = true;
       }
-      if (msg.msg_type === "status" && msg.content.execution_state === "idle" && replied) {
-        clearTimeout(timer); ws.close(); resolve((result ?? "").trim());
-      }
+      if (msg.msg_type === "status" && msg.content.execution_state === "idle" && replied) finish(undefined, (result ?? "").trim());
     });
-    ws.on("error", (e) => { clearTimeout(timer); reject(e); });
+    ws.on("error", (e) => finish(e));
   });
 }
 
