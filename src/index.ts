@@ -12,3 +12,4 @@ export * from "./util/smoke.js";
 export * from "./util/paths.js";
 export * from "./env/report.js";
 export * from "./demo/tiny.js";
+export * from "./experiments/index.js";

@@ -1,0 +1,177 @@
+/**
+ * Runs independent jobs in a local pool of child processes (one per core by default), each writing to
+ * its own run folder. A job is done when `<runDir>/done.json` exists; re-running the pool skips done jobs,
+ * so an interrupted experiment resumes. Dependencies (`after`) are honoured. Progress: jobs done/total,
+ * the running ones, elapsed and ETA (weighted by each job's cost).
+ *
+ * The child is `scripts/run-job.ts`, which imports the job's module and calls its function with
+ * (params, runDir); the function's return value (JSON) is written to done.json.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { cpus } from "node:os";
+import type { JobSpec } from "./grid.js";
+import { repoRoot } from "../util/paths.js";
+import { formatDuration } from "../util/progress.js";
+
+export interface PoolOptions {
+  /** Root folder of run folders: a job runs in `<root>/<job.id>`. */
+  root: string;
+  /** Jobs at once (default: the number of cores). */
+  concurrency?: number;
+  /** Extra environment for the children (OMNI_THREADS=1 is set unless given). */
+  env?: NodeJS.ProcessEnv;
+  /** Where the pool's lines go (default stderr). */
+  log?: (line: string) => void;
+  /** Forward the children's output lines (prefixed with the job id) to `log` (default true). */
+  echo?: boolean;
+  /** Stop starting new jobs after the first failure (default false: run all that can run). */
+  failFast?: boolean;
+}
+
+export type JobStatus = "done" | "skipped" | "failed" | "blocked";
+
+export interface JobOutcome {
+  id: string;
+  status: JobStatus;
+  runDir: string;
+  seconds: number;
+  /** done.json content for done/skipped jobs. */
+  result?: unknown;
+  error?: string;
+}
+
+export function runDirOf(root: string, job: JobSpec): string {
+  return join(root, job.id);
+}
+
+export function isDone(root: string, job: JobSpec): boolean {
+  return existsSync(join(runDirOf(root, job), "done.json"));
+}
+
+export function readDone(root: string, job: JobSpec): unknown {
+  return JSON.parse(readFileSync(join(runDirOf(root, job), "done.json"), "utf8"));
+}
+
+function checkGraph(jobs: readonly JobSpec[]): void {
+  const ids = new Set(jobs.map((j) => j.id));
+  if (ids.size !== jobs.length) throw new Error("runJobs: duplicate job ids");
+  for (const j of jobs) for (const a of j.after ?? []) if (!ids.has(a)) throw new Error(`runJobs: ${j.id} waits for unknown job ${a}`);
+}
+
+function runChild(job: JobSpec, runDir: string, o: PoolOptions, log: (l: string) => void): Promise<{ ok: boolean; error?: string }> {
+  mkdirSync(runDir, { recursive: true });
+  const script = join(repoRoot(), "scripts", "run-job.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", script, job.module, job.fn, JSON.stringify(job.params), runDir], {
+    cwd: repoRoot(),
+    env: { OMNI_THREADS: "1", ...process.env, ...o.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logFile = createWriteStream(join(runDir, "job.log"), { flags: "a" });
+  let tail = "";
+  const onData = (d: Buffer) => {
+    const text = d.toString();
+    logFile.write(text);
+    tail = (tail + text).slice(-4000);
+    if (o.echo ?? true) for (const line of text.split("\n")) if (line.trim()) log(`  [${job.id}] ${line}`);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  return new Promise((resolve) => {
+    child.on("close", (code, signal) => {
+      logFile.end();
+      if (code === 0 && existsSync(join(runDir, "done.json"))) resolve({ ok: true });
+      else {
+        const lines = tail.trim().split("\n");
+        const reason = lines.filter((l) => l.startsWith("job failed: ")).pop() ?? lines.slice(-3).join(" | ");
+        const last = reason.replace(/^job failed: /, "");
+        resolve({ ok: false, error: `exit ${code ?? signal}: ${last} (log: ${join(runDir, "job.log")})` });
+      }
+    });
+  });
+}
+
+export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise<JobOutcome[]> {
+  checkGraph(jobs);
+  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const concurrency = Math.max(1, o.concurrency ?? cpus().length);
+  const outcomes = new Map<string, JobOutcome>();
+  const started = Date.now();
+  const totalCost = jobs.reduce((s, j) => s + (j.cost ?? 1), 0);
+  let doneCost = 0;
+  let ranCost = 0;
+
+  for (const j of jobs) {
+    if (isDone(o.root, j)) {
+      outcomes.set(j.id, { id: j.id, status: "skipped", runDir: runDirOf(o.root, j), seconds: 0, result: readDone(o.root, j) });
+      doneCost += j.cost ?? 1;
+    }
+  }
+  const skipped = outcomes.size;
+  if (skipped > 0) log(`[pool] ${skipped}/${jobs.length} jobs already done (skipped)`);
+
+  const pending = jobs.filter((j) => !outcomes.has(j.id));
+  const running = new Map<string, Promise<void>>();
+  let stop = false;
+
+  const ready = (j: JobSpec) => (j.after ?? []).every((a) => {
+    const s = outcomes.get(a)?.status;
+    return s === "done" || s === "skipped";
+  });
+  const blockedBy = (j: JobSpec) => (j.after ?? []).find((a) => {
+    const s = outcomes.get(a)?.status;
+    return s === "failed" || s === "blocked";
+  });
+
+  const report = () => {
+    const elapsed = (Date.now() - started) / 1000;
+    const rate = ranCost > 0 ? elapsed / ranCost : NaN;
+    const eta = Number.isFinite(rate) ? formatDuration(rate * (totalCost - doneCost) / Math.min(concurrency, Math.max(1, pending.length + running.size))) : "?";
+    const finished = [...outcomes.values()].length;
+    log(`[pool] jobs ${finished}/${jobs.length} | running ${[...running.keys()].join(", ") || "-"} | elapsed ${formatDuration(elapsed)} | eta ${eta}`);
+  };
+
+  while (pending.length > 0 || running.size > 0) {
+    // Jobs whose dependency failed can never run.
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const dep = blockedBy(pending[i]!);
+      if (dep) {
+        const j = pending.splice(i, 1)[0]!;
+        outcomes.set(j.id, { id: j.id, status: "blocked", runDir: runDirOf(o.root, j), seconds: 0, error: `waits for ${dep}, which did not finish` });
+      }
+    }
+    while (!stop && running.size < concurrency) {
+      const idx = pending.findIndex(ready);
+      if (idx < 0) break;
+      const job = pending.splice(idx, 1)[0]!;
+      const runDir = runDirOf(o.root, job);
+      const t0 = Date.now();
+      log(`[pool] start ${job.id}`);
+      const p = runChild(job, runDir, o, log).then((r) => {
+        const seconds = (Date.now() - t0) / 1000;
+        running.delete(job.id);
+        doneCost += job.cost ?? 1;
+        ranCost += job.cost ?? 1;
+        if (r.ok) outcomes.set(job.id, { id: job.id, status: "done", runDir, seconds, result: readDone(o.root, job) });
+        else {
+          outcomes.set(job.id, { id: job.id, status: "failed", runDir, seconds, error: r.error });
+          log(`[pool] FAILED ${job.id}: ${r.error}`);
+          if (o.failFast) stop = true;
+        }
+        log(`[pool] ${r.ok ? "done" : "failed"} ${job.id} in ${formatDuration(seconds)}`);
+        report();
+      });
+      running.set(job.id, p);
+    }
+    if (running.size === 0) {
+      // Nothing runs and nothing can start: the rest is blocked (or we stopped after a failure).
+      for (const j of pending.splice(0)) {
+        outcomes.set(j.id, { id: j.id, status: "blocked", runDir: runDirOf(o.root, j), seconds: 0, error: stop ? "not started after a failure (failFast)" : "dependencies not met" });
+      }
+      break;
+    }
+    await Promise.race(running.values());
+  }
+  return jobs.map((j) => outcomes.get(j.id)!);
+}

@@ -1,0 +1,65 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expandGrid, jobId, makeJobs, runJobs } from "../../src/experiments/index.js";
+
+const FIXTURE = "test/experiments/fixtures/jobs.ts";
+
+function marks(path: string): number[] {
+  return existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").filter(Boolean).map(Number).sort((a, b) => a - b) : [];
+}
+
+test("expandGrid is the cartesian product in axis order; ids are stable and readable", () => {
+  const g = expandGrid({ method: ["omni-st", "llama-mt"], seed: [0, 1] });
+  assert.deepEqual(g, [
+    { method: "omni-st", seed: 0 }, { method: "omni-st", seed: 1 },
+    { method: "llama-mt", seed: 0 }, { method: "llama-mt", seed: 1 },
+  ]);
+  assert.equal(jobId("train", { seed: 1, rates: [4, 2], method: "omni-st" }), "train/method=omni-st,rates=4-2,seed=1");
+  assert.equal(jobId("train", { seed: 1, method: "omni-st", rates: [4, 2] }), "train/method=omni-st,rates=4-2,seed=1");
+  assert.throws(() => expandGrid({ a: [] }), /axis "a" has no values/);
+  assert.throws(() => makeJobs("k", "m", "f", [{ a: 1 }, { a: 1 }]), /two jobs with the id k\/a=1/);
+});
+
+test("the pool runs every job once on two processes, and a re-run skips what is done", async () => {
+  const root = mkdtempSync(join(tmpdir(), "pool-"));
+  const m = join(root, "marks.txt");
+  const jobs = makeJobs("sq", FIXTURE, "square", [1, 2, 3, 4].map((x) => ({ x, marks: m })));
+  const lines: string[] = [];
+  const out = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, log: (l) => lines.push(l) });
+  assert.deepEqual(out.map((o) => o.status), ["done", "done", "done", "done"]);
+  assert.deepEqual(out.map((o) => (o.result as { y: number }).y), [1, 4, 9, 16]);
+  assert.equal(new Set(out.map((o) => (o.result as { pid: number }).pid)).size, 4, "each job in its own process");
+  assert.deepEqual(marks(m), [1, 2, 3, 4]);
+  assert.equal(readFileSync(join(out[2]!.runDir, "out.txt"), "utf8"), "9");
+  assert.ok(readFileSync(join(out[0]!.runDir, "job.log"), "utf8").includes("squared 1"));
+  assert.ok(lines.some((l) => /^\[pool\] jobs 4\/4 .* eta/.test(l)));
+
+  const again = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, log: () => {} });
+  assert.deepEqual(again.map((o) => o.status), ["skipped", "skipped", "skipped", "skipped"]);
+  assert.deepEqual(again.map((o) => (o.result as { y: number }).y), [1, 4, 9, 16]);
+  assert.deepEqual(marks(m), [1, 2, 3, 4], "nothing ran twice");
+});
+
+test("a failed job is reported with its log, its dependants are blocked, the rest still runs; a re-run resumes", async () => {
+  const root = mkdtempSync(join(tmpdir(), "pool-"));
+  const m = join(root, "marks.txt");
+  const flag = join(root, "fail-flag");
+  writeFileSync(flag, "");
+  const jobs = makeJobs("sq", FIXTURE, "square", [
+    { x: 1, marks: m },
+    { x: 2, marks: m, failIf: "POOL_TEST_FAIL" },
+    { x: 3, marks: m },
+  ]);
+  jobs[2]!.after = [jobs[1]!.id];
+  const out = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, env: { POOL_TEST_FAIL: "1" }, log: () => {} });
+  assert.deepEqual(out.map((o) => o.status), ["done", "failed", "blocked"]);
+  assert.match(out[1]!.error!, /asked to fail \(POOL_TEST_FAIL\).*job\.log/);
+  assert.match(out[2]!.error!, /waits for sq\/failIf=POOL_TEST_FAIL,marks=.*,x=2/);
+  // The cause is fixed: the re-run runs only what did not finish.
+  const again = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, env: { POOL_TEST_FAIL: "" }, log: () => {} });
+  assert.deepEqual(again.map((o) => o.status), ["skipped", "done", "done"]);
+  assert.deepEqual(marks(m), [1, 2, 2, 3]);
+});
