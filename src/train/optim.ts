@@ -1,0 +1,121 @@
+/**
+ * Optimisation pieces: AdamW with decoupled weight decay (PyTorch's torch.optim.AdamW, step for step),
+ * the warmup + cosine learning-rate schedule of the reference (utils/cosine.py), and global-norm
+ * gradient clipping (torch.nn.utils.clip_grad_norm_).
+ *
+ * tf.train.adam has no decoupled weight decay, so AdamW is written here on tfjs ops. Its state (step
+ * count, first and second moments by parameter name) is plain data for checkpoints.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export interface AdamWConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/** The paper's setting: betas (0.9, 0.98), weight decay 0.1 (lr 1e-3 comes from the schedule). */
+export const PAPER_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.1 };
+
+export class AdamW {
+  /** Updates done so far (PyTorch's per-parameter `step`, shared here). */
+  t = 0;
+  readonly m = new Map<string, tf.Tensor>();
+  readonly v = new Map<string, tf.Tensor>();
+
+  constructor(readonly cfg: AdamWConfig = PAPER_ADAMW) {}
+
+  /**
+   * One update of the named parameters with their gradients at learning rate `lr`:
+   *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+   *   p ← p − (lr / (1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + eps).
+   * Parameters whose gradient is null/absent are skipped (no decay, no moment update), as PyTorch skips
+   * parameters with grad None.
+   */
+  step(params: ReadonlyArray<readonly [string, tf.Variable]>, grads: ReadonlyMap<string, tf.Tensor | null>, lr: number): void {
+    this.t += 1;
+    const { beta1, beta2, eps, weightDecay } = this.cfg;
+    const bc1 = 1 - Math.pow(beta1, this.t);
+    const bc2 = 1 - Math.pow(beta2, this.t);
+    for (const [name, p] of params) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const [m, v, next] = tf.tidy(() => {
+        const m0 = this.m.get(name) ?? tf.zerosLike(p);
+        const v0 = this.v.get(name) ?? tf.zerosLike(p);
+        const m1 = tf.add(tf.mul(m0, beta1), tf.mul(g, 1 - beta1));
+        const v1 = tf.add(tf.mul(v0, beta2), tf.mul(tf.square(g), 1 - beta2));
+        const decayed = weightDecay !== 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
+        const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(bc2)), eps);
+        const upd = tf.sub(decayed, tf.mul(tf.div(m1, denom), lr / bc1));
+        return [m1, v1, upd];
+      });
+      this.m.get(name)?.dispose();
+      this.v.get(name)?.dispose();
+      this.m.set(name, m);
+      this.v.set(name, v);
+      p.assign(next);
+      next.dispose();
+    }
+  }
+
+  /** Replaces the state (takes ownership of the tensors). */
+  setState(t: number, m: Map<string, tf.Tensor>, v: Map<string, tf.Tensor>): void {
+    this.dispose();
+    this.t = t;
+    for (const [k, x] of m) this.m.set(k, x);
+    for (const [k, x] of v) this.v.set(k, x);
+  }
+
+  dispose(): void {
+    for (const x of this.m.values()) x.dispose();
+    for (const x of this.v.values()) x.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+export interface ScheduleConfig {
+  baseLr: number;
+  warmupSteps: number;
+  totalSteps: number;
+}
+
+/**
+ * Learning rate of update number `step` (1-based), as the reference's WarmupCosineScheduler:
+ * linear warmup step/warmup·base for step < warmup, then 0.5·base·(1 + cos(π·(step − warmup)/(total − warmup))).
+ */
+export function cosineLr(step: number, c: ScheduleConfig): number {
+  if (step < c.warmupSteps) return (step / c.warmupSteps) * c.baseLr;
+  const decay = Math.max(1, c.totalSteps - c.warmupSteps);
+  return 0.5 * c.baseLr * (1 + Math.cos((Math.PI * Math.min(step - c.warmupSteps, decay)) / decay));
+}
+
+/** sqrt(Σ‖g‖²) over the gradients present. */
+export function globalNorm(grads: Iterable<tf.Tensor | null | undefined>): number {
+  const list = [...grads].filter((g): g is tf.Tensor => !!g);
+  if (list.length === 0) return 0;
+  return tf.tidy(() => Math.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+}
+
+/**
+ * Scales gradients so that their global norm is at most `maxNorm` (coef = maxNorm / (norm + 1e-6),
+ * applied when < 1, as torch's clip_grad_norm_). Returns new tensors (the inputs are disposed when
+ * scaled) and the norm before clipping.
+ */
+export function clipByGlobalNorm(grads: Map<string, tf.Tensor | null>, maxNorm: number): { grads: Map<string, tf.Tensor | null>; norm: number } {
+  const norm = globalNorm(grads.values());
+  const coef = maxNorm / (norm + 1e-6);
+  if (!(coef < 1)) return { grads, norm };
+  const out = new Map<string, tf.Tensor | null>();
+  for (const [k, g] of grads) {
+    if (!g) {
+      out.set(k, g);
+      continue;
+    }
+    out.set(k, tf.mul(g, coef));
+    g.dispose();
+  }
+  return { grads: out, norm };
+}

@@ -1,0 +1,106 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../src/backend/index.js";
+import { Rng } from "../../src/util/rng.js";
+import { AvsrConfig, AvsrModel, DEFAULT_PROMPTS } from "../../src/models/avsr.js";
+import { IGNORE, LlmConfig } from "../../src/models/llm.js";
+import { llmLoraParamCount } from "../../src/models/lora.js";
+import { BpeTokenizer, AUDIO_END_ID, AUDIO_START_ID, BOS_ID, EOS_ID, VIDEO_END_ID, VIDEO_START_ID } from "../../src/text/tokenizer.js";
+
+before(async () => {
+  await initBackend({ warn: () => {} });
+});
+
+const tok = BpeTokenizer.train(["transcribe speech and video to text", "the cat sat"], { vocabSize: 120 });
+const LLM: LlmConfig = { vocabSize: tok.size, dim: 16, nLayers: 2, nHeads: 2, nKvHeads: 1, ffnDim: 24, maxSeqLen: 128, ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: true };
+
+function config(strategy: "S" | "T" | "ST" = "ST"): AvsrConfig {
+  return {
+    llm: LLM,
+    audioDim: 6,
+    videoDim: 5,
+    audioRates: [4, 16],
+    videoRates: [2, 5],
+    compression: "avg-pooling",
+    tail: "partial",
+    projectorHidden: 12,
+    lora: { r: 2, alpha: 4, targets: ["q_proj", "v_proj"], dropout: 0 },
+    strategy,
+    prompts: DEFAULT_PROMPTS,
+  };
+}
+
+function rowsEqual(a: tf.Tensor, b: tf.Tensor): boolean {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! === 0);
+}
+
+test("sequence layout: [BOS] <audio> A </audio> <video> V </video> prompt transcript EOS; loss only on transcript+EOS", () => {
+  const m = new AvsrModel(config(), tok, new Rng(1));
+  const transcript = tok.encode("the cat sat");
+  const sample = { audio: tf.randomNormal([10, 6]) as tf.Tensor2D, video: tf.randomNormal([5, 5]) as tf.Tensor2D, transcript };
+  const rates = { audio: 4, video: 2 };
+  const nA = Math.ceil(10 / 4); // 3
+  const nV = Math.ceil(5 / 2); // 3
+  tf.tidy(() => {
+    const embAt = (id: number) => m.llm.embedTokens(tf.tensor1d([id], "int32"));
+    for (const task of ["asr", "vsr", "avsr"] as const) {
+      const { embeds, targets } = m.sequences([sample], task, rates, true);
+      const e = embeds[0]!;
+      const y = targets[0]!;
+      const prompt = m.promptIds[task];
+      const spans: Array<[string, number]> = [["bos", 1]];
+      if (task !== "vsr") spans.push(["<audio>", 1], ["A", nA], ["</audio>", 1]);
+      if (task !== "asr") spans.push(["<video>", 1], ["V", nV], ["</video>", 1]);
+      spans.push(["prompt", prompt.length], ["text", transcript.length], ["eos", 1]);
+      const L = spans.reduce((s, [, n]) => s + n, 0);
+      assert.equal(e.shape[0], L, task);
+      // special-token rows are the embeddings of their ids
+      let pos = 0;
+      const ids: Record<string, number> = { bos: BOS_ID, "<audio>": AUDIO_START_ID, "</audio>": AUDIO_END_ID, "<video>": VIDEO_START_ID, "</video>": VIDEO_END_ID, eos: EOS_ID };
+      for (const [name, n] of spans) {
+        if (ids[name] !== undefined) assert.ok(rowsEqual(tf.slice(e, [pos, 0], [1, -1]), embAt(ids[name]!)), `${task} ${name} at ${pos}`);
+        if (name === "prompt") assert.ok(rowsEqual(tf.slice(e, [pos, 0], [n, -1]), m.llm.embedTokens(tf.tensor1d(prompt, "int32"))));
+        pos += n;
+      }
+      // targets: IGNORE everywhere except positions prefix-1 .. L-2, which predict transcript + EOS
+      const prefix = L - transcript.length - 1;
+      const expected = new Int32Array(L).fill(IGNORE);
+      [...transcript, EOS_ID].forEach((t, k) => (expected[prefix - 1 + k] = t));
+      assert.deepEqual(Array.from(y), Array.from(expected), task);
+    }
+    // the prompts are the reference's three prompts
+    assert.equal(tok.decode(m.promptIds.avsr), "Transcribe speech and video to text.");
+  });
+  tf.dispose([sample.audio, sample.video]);
+  m.dispose();
+});
+
+test("right padding does not change the loss: batch loss is the token-weighted mean of per-sample losses", () => {
+  const m = new AvsrModel(config(), tok, new Rng(2));
+  const s1 = { audio: tf.randomNormal([12, 6], 0, 1, "float32", 1) as tf.Tensor2D, video: tf.randomNormal([6, 5], 0, 1, "float32", 2) as tf.Tensor2D, transcript: tok.encode("the cat") };
+  const s2 = { audio: tf.randomNormal([30, 6], 0, 1, "float32", 3) as tf.Tensor2D, video: tf.randomNormal([15, 5], 0, 1, "float32", 4) as tf.Tensor2D, transcript: tok.encode("the cat sat sat") };
+  for (const task of ["asr", "vsr", "avsr"] as const) {
+    const rates = { audio: 16, video: 5 };
+    const l1 = m.loss([s1], task, rates).dataSync()[0]!;
+    const l2 = m.loss([s2], task, rates).dataSync()[0]!;
+    const lb = m.loss([s1, s2], task, rates).dataSync()[0]!;
+    const n1 = s1.transcript.length + 1;
+    const n2 = s2.transcript.length + 1;
+    assert.ok(Math.abs(lb - (l1 * n1 + l2 * n2) / (n1 + n2)) < 1e-4, `${task}: ${lb} vs ${l1}, ${l2}`);
+  }
+  tf.dispose([s1.audio, s1.video, s2.audio, s2.video]);
+  m.dispose();
+});
+
+test("trainable parameters are the projectors plus the strategy's LoRA adapters", () => {
+  for (const strategy of ["S", "T", "ST"] as const) {
+    const c = config(strategy);
+    const m = new AvsrModel(c, tok, new Rng(3));
+    const proj = (din: number) => din * 12 + 12 + 12 * 16 + 16;
+    const expected = 2 * proj(6) + 2 * proj(5) + llmLoraParamCount(LLM, c.lora, strategy);
+    assert.equal(m.trainableCount(), expected, strategy);
+    assert.equal(m.llm.numParams(true), llmLoraParamCount(LLM, c.lora, strategy), "the LLM itself is frozen");
+    m.dispose();
+  }
+});

@@ -1,0 +1,169 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initBackend } from "../../src/backend/index.js";
+import { Rng } from "../../src/util/rng.js";
+import { decodeSafetensors, encodeSafetensors, latestCheckpoint, loadCheckpoint } from "../../src/train/checkpoint.js";
+import { transcribe } from "../../src/eval/decode.js";
+import { corpusWer } from "../../src/eval/wer.js";
+import { disposeSamples } from "../../src/train/synthetic.js";
+import { makeSetup } from "./fixture.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+before(async () => {
+  await initBackend({ warn: () => {} });
+});
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), "omni-train-"));
+}
+
+function paramsOf(dir: string): Map<string, Float32Array> {
+  const ck = loadCheckpoint(dir);
+  return new Map([...ck.params].map(([k, r]) => [k, r.data as Float32Array]));
+}
+
+function metricRows(runDir: string): string[] {
+  // step .. tokens (timing columns differ between runs)
+  return readFileSync(join(runDir, "metrics.csv"), "utf8").trim().split("\n").map((l) => l.split(",").slice(0, 11).join(","));
+}
+
+test("safetensors layout: 8-byte LE header length, JSON header, raw LE data; round trip", () => {
+  const f = new Float32Array([1.5, -2, 3.25, 0]);
+  const i = new Int32Array([7, -9]);
+  const bytes = encodeSafetensors([["w", { dtype: "F32", shape: [2, 2], data: f }], ["ids", { dtype: "I32", shape: [2], data: i }]], { step: "3" });
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assert.equal((8 + n) % 8, 0);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  assert.deepEqual(header.w, { dtype: "F32", shape: [2, 2], data_offsets: [0, 16] });
+  assert.deepEqual(header.ids, { dtype: "I32", shape: [2], data_offsets: [16, 24] });
+  assert.deepEqual(header.__metadata__, { step: "3" });
+  assert.equal(bytes.length, 8 + n + 24);
+  assert.equal(new DataView(bytes.buffer).getFloat32(8 + n + 4, true), -2);
+  const back = decodeSafetensors(bytes);
+  assert.deepEqual(Array.from(back.tensors.get("w")!.data), Array.from(f));
+  assert.deepEqual(Array.from(back.tensors.get("ids")!.data), Array.from(i));
+});
+
+test("resume after stopping continues exactly (in process) and memory stays flat", () => {
+  const a = tmp();
+  const b = tmp();
+  try {
+    const full = makeSetup({ runDir: a, steps: 6, dropout: 0.1 });
+    full.trainer.run(full.provider, 2);
+    const n0 = tf.memory().numTensors;
+    full.trainer.run(full.provider, 6);
+    assert.equal(tf.memory().numTensors, n0, "no tensor leak across steps");
+    full.dispose();
+
+    const first = makeSetup({ runDir: b, steps: 6, dropout: 0.1 });
+    first.trainer.run(first.provider, 3);
+    first.dispose();
+    const second = makeSetup({ runDir: b, steps: 6, dropout: 0.1 });
+    assert.equal(second.trainer.resume(), 3);
+    second.trainer.run(second.provider, 6);
+    second.dispose();
+
+    const pa = paramsOf(latestCheckpoint(join(a, "checkpoints"))!);
+    const pb = paramsOf(latestCheckpoint(join(b, "checkpoints"))!);
+    assert.ok(pa.size > 0);
+    for (const [k, v] of pa) assert.deepEqual(pb.get(k), v, k);
+    assert.deepEqual(metricRows(b), metricRows(a));
+    const ck = loadCheckpoint(latestCheckpoint(join(b, "checkpoints"))!);
+    assert.equal(ck.state.step, 6);
+    assert.equal(ck.state.optimizer.t, 6);
+    assert.ok(ck.m.size > 0 && ck.v.size === ck.m.size);
+    assert.ok(ck.tokenizer, "tokeniser saved");
+    assert.ok(existsSync(join(b, "config.json")));
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});
+
+function runChild(runDir: string, steps: number, killAt?: number): Promise<{ out: string; killed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(here, "kill-child.ts")], {
+      env: { ...process.env, RUN_DIR: runDir, STEPS: String(steps), SLOW_MS: killAt ? "100" : "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    let killed = false;
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (killAt && !killed && out.includes(`checkpoint ${killAt}\n`)) {
+        killed = true;
+        child.kill("SIGKILL");
+      }
+    });
+    child.on("error", reject);
+    child.on("exit", () => resolve({ out, killed }));
+  });
+}
+
+test("a run killed with SIGKILL and resumed equals an uninterrupted run", async () => {
+  const a = tmp();
+  const b = tmp();
+  try {
+    const steps = 7;
+    const [whole, killedRun] = await Promise.all([runChild(a, steps), runChild(b, steps, 2)]);
+    assert.ok(whole.out.includes("done"));
+    assert.ok(killedRun.killed && !killedRun.out.includes("done"), "the second run was killed mid-way");
+    // no half-written checkpoint is visible: latest.json names a complete folder
+    const mid = latestCheckpoint(join(b, "checkpoints"))!;
+    const midStep = loadCheckpoint(mid).state.step;
+    assert.ok(midStep >= 2 && midStep < steps, `killed at step ${midStep}`);
+    const resumed = await runChild(b, steps);
+    assert.ok(resumed.out.includes(`resumed ${midStep}`) && resumed.out.includes("done"));
+    const pa = paramsOf(latestCheckpoint(join(a, "checkpoints"))!);
+    const pb = paramsOf(latestCheckpoint(join(b, "checkpoints"))!);
+    for (const [k, v] of pa) assert.deepEqual(pb.get(k), v, k);
+    assert.deepEqual(metricRows(b), metricRows(a));
+    assert.ok(!readdirSync(join(b, "checkpoints")).some((d) => d.endsWith(".tmp") && d.includes(`step-${String(steps).padStart(8, "0")}`)));
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test("a tiny Omni-AVSR model learns a tiny task: every task's loss falls", () => {
+  const dir = tmp();
+  try {
+    const s = makeSetup({ runDir: dir, steps: 30, scheduleSteps: 60, batch: 8, dim: 32, lr: 1e-2, checkpointEvery: 1000, seed: 5, tokens: [20, 21, 22, 23], minLen: 1, maxLen: 1, loraR: 8 });
+    const first = s.trainer.run(s.provider, 1)!;
+    const last = s.trainer.run(s.provider, 30)!;
+    assert.ok(last.loss < first.loss * 0.3, `loss ${first.loss} -> ${last.loss}`);
+    for (const t of ["asr", "vsr", "avsr"] as const) assert.ok(last.perTask[t] < first.perTask[t] * 0.4, `${t}: ${first.perTask[t]} -> ${last.perTask[t]}`);
+    s.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a tiny model learns to transcribe: greedy decoding of held-out samples after training", () => {
+  const dir = tmp();
+  try {
+    const s = makeSetup({ runDir: dir, method: "llama-avsr", task: "asr", steps: 60, batch: 8, dim: 32, lr: 1e-2, checkpointEvery: 1000, seed: 5, tokens: [20, 21, 22, 23], minLen: 1, maxLen: 1, loraR: 8 });
+    const rng = new Rng(77);
+    const samples = Array.from({ length: 12 }, () => s.task.sample(rng));
+    const werOf = () => {
+      const hyps = transcribe(s.model, samples, "asr", { audio: 4, video: 2 }, { maxNewTokens: 6 });
+      return corpusWer(samples.map((x, i) => ({ ref: x.transcript!.join(" "), hyp: hyps[i]!.join(" ") }))).rate;
+    };
+    const before = werOf();
+    s.trainer.run(s.provider, 60);
+    const after = werOf();
+    assert.ok(before >= 0.5, `untrained WER ${before}`);
+    assert.ok(after <= 0.1, `trained WER ${after}`);
+    disposeSamples(samples);
+    s.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
