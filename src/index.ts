@@ -29,3 +29,6 @@ export * from "./train/methods.js";
 export * from "./train/checkpoint.js";
 export * from "./train/trainer.js";
 export * from "./train/synthetic.js";
+export * from "./data/index.js";
+export * from "./audio/index.js";
+export * from "./video/index.js";

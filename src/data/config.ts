@@ -1,0 +1,69 @@
+/**
+ * Corpus presets. `default` is sized for CPU training on two cores (short utterances, a capped
+ * vocabulary that still has homophenes); `smoke` is about 100 utterances for tests and notebooks.
+ */
+
+export interface CorpusConfig {
+  preset: string;
+  seed: number;
+  /** Transcripts use only the `vocabSize` most frequent Brown words. */
+  vocabSize: number;
+  minWords: number;
+  maxWords: number;
+  trainSpeakers: number;
+  /** Test speakers never appear in train or val (as LRS3's test set). */
+  testSpeakers: number;
+  trainUtterances: number;
+  /** Validation: seen speakers, unseen sentences. */
+  valUtterances: number;
+  /** Test: unseen speakers, unseen sentences. */
+  testUtterances: number;
+  valSentences: number;
+  testSentences: number;
+  /** Silence before the first and after the last phoneme, seconds (uniform range). */
+  padSeconds: [number, number];
+  /** Version of the generator recipe; bump when output bytes change. */
+  recipe: number;
+}
+
+export const RECIPE_VERSION = 1;
+
+const base = {
+  seed: 1,
+  vocabSize: 1500,
+  minWords: 4,
+  maxWords: 14,
+  padSeconds: [0.1, 0.25] as [number, number],
+  recipe: RECIPE_VERSION,
+};
+
+export const PRESETS: Record<string, CorpusConfig> = {
+  smoke: {
+    ...base,
+    preset: "smoke",
+    trainSpeakers: 6,
+    testSpeakers: 2,
+    trainUtterances: 64,
+    valUtterances: 12,
+    testUtterances: 24,
+    valSentences: 12,
+    testSentences: 16,
+  },
+  default: {
+    ...base,
+    preset: "default",
+    trainSpeakers: 60,
+    testSpeakers: 10,
+    trainUtterances: 8000,
+    valUtterances: 300,
+    testUtterances: 1000,
+    valSentences: 150,
+    testSentences: 400,
+  },
+};
+
+export function presetConfig(name: string, overrides: Partial<CorpusConfig> = {}): CorpusConfig {
+  const p = PRESETS[name];
+  if (!p) throw new Error(`unknown corpus preset ${JSON.stringify(name)} (known: ${Object.keys(PRESETS).join(", ")})`);
+  return { ...p, ...overrides, preset: overrides.preset ?? p.preset };
+}

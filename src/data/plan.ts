@@ -1,0 +1,90 @@
+/**
+ * The corpus plan: a pure function of the config (preset + seed) that says which speaker reads which
+ * sentence under which id. Generation, resume and the loaders all recompute it, so nothing about the
+ * assignment depends on run order.
+ *
+ * Sentence splits: test and validation sentences are drawn from the pool first and never appear in
+ * training transcripts (nor in the LM text). A sentence is only held out if every one of its words
+ * stays in at least one training sentence, so no test word is unseen in training transcripts.
+ */
+import { Rng, hashSeed } from "../util/rng.js";
+import type { CorpusConfig } from "./config.js";
+import { drawSpeakers, type Speaker } from "./speakers.js";
+import { buildSentencePool, readBrownSentences, type BrownSentence } from "./text.js";
+
+export type Split = "train" | "val" | "test";
+export const SPLITS: readonly Split[] = ["train", "val", "test"];
+
+export interface PlannedUtterance {
+  id: string;
+  split: Split;
+  speaker: string;
+  text: string;
+  /** Seed of everything random about this utterance (rate jitter, padding, render nuisance). */
+  seed: number;
+}
+
+export interface CorpusPlan {
+  config: CorpusConfig;
+  vocab: string[];
+  sentences: Record<Split, string[]>;
+  speakers: Speaker[];
+  utterances: PlannedUtterance[];
+  /** All Brown sentences (for the LM text). */
+  brown: BrownSentence[];
+}
+
+function holdOut(pool: string[], counts: Map<string, number>, n: number, what: string): string[] {
+  const picked: string[] = [];
+  for (let i = 0; i < pool.length && picked.length < n; ) {
+    const words = pool[i]!.split(" ");
+    const need = new Map<string, number>();
+    for (const w of words) need.set(w, (need.get(w) ?? 0) + 1);
+    if ([...need].every(([w, k]) => (counts.get(w) ?? 0) - k >= 1)) {
+      for (const [w, k] of need) counts.set(w, counts.get(w)! - k);
+      picked.push(pool.splice(i, 1)[0]!);
+    } else i++;
+  }
+  if (picked.length < n) throw new Error(`only ${picked.length} ${what} sentences can be held out, ${n} requested`);
+  return picked;
+}
+
+export function buildPlan(config: CorpusConfig, brown: BrownSentence[] = readBrownSentences()): CorpusPlan {
+  const rng = new Rng(config.seed);
+  const { vocab, pool } = buildSentencePool(brown, {
+    vocabSize: config.vocabSize,
+    minWords: config.minWords,
+    maxWords: config.maxWords,
+  });
+  const shuffled = rng.fork("sentences").shuffle([...pool]);
+  const counts = new Map<string, number>();
+  for (const s of shuffled) for (const w of s.split(" ")) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const test = holdOut(shuffled, counts, config.testSentences, "test");
+  const val = holdOut(shuffled, counts, config.valSentences, "validation");
+  const train = shuffled;
+  if (train.length === 0) throw new Error("no training sentences left");
+
+  const speakers = drawSpeakers(config.seed, config.trainSpeakers, config.testSpeakers);
+  const trainSpk = speakers.filter((s) => s.split === "train").map((s) => s.id);
+  const testSpk = speakers.filter((s) => s.split === "test").map((s) => s.id);
+
+  const utterances: PlannedUtterance[] = [];
+  const assign = (split: Split, n: number, sents: string[], spks: string[]) => {
+    const r = rng.fork(`assign-${split}`);
+    const used = new Set<string>();
+    let order: string[] = [];
+    for (let i = 0; i < n; i++) {
+      if (order.length === 0) order = r.shuffle([...sents]);
+      const text = order.pop()!;
+      let speaker = r.pick(spks);
+      for (let k = 0; k < 10 && used.has(`${speaker}|${text}`); k++) speaker = r.pick(spks);
+      used.add(`${speaker}|${text}`);
+      const id = `${split}-${String(i).padStart(5, "0")}`;
+      utterances.push({ id, split, speaker, text, seed: hashSeed(config.seed, config.preset, id) });
+    }
+  };
+  assign("train", config.trainUtterances, train, trainSpk);
+  assign("val", config.valUtterances, val, trainSpk);
+  assign("test", config.testUtterances, test, testSpk);
+  return { config, vocab, sentences: { train, val, test }, speakers, utterances, brown };
+}
