@@ -4,3 +4,4 @@
  */
 export * from "./grid.js";
 export * from "./pool.js";
+export * from "./reference.js";
