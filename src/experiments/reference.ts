@@ -5,8 +5,7 @@
 import { join } from "node:path";
 import { readCsv } from "../report/csv.js";
 import { repoRoot } from "../util/paths.js";
-
-export type Task = "asr" | "vsr" | "avsr";
+import type { Task } from "../models/lora.js";
 
 /** One cell of Table I: a method's WER for a task at a rate pair (audio rate, video rate). */
 export interface PaperTable1Cell {

@@ -112,11 +112,21 @@ export function ropeTables(hd: number, maxSeqLen: number, theta: number): { cos:
  * Hugging Face Llama: pairs are (x[i], x[i + hd/2]).
  */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D {
+  // x·[cos, cos] + rotateHalf(x)·[sin, sin], rotateHalf(x) = [-x2, x1] as a product with a signed
+  // permutation matrix: the same numbers as splitting x into halves, but with no SplitV/Concat in the
+  // gradient (the cpu backend's SplitV slices the last axis element by element and dominated the
+  // whole training step on the native backend)
   const hd = x.shape[3];
-  const [x1, x2] = tf.split(x, [hd / 2, hd / 2], 3);
-  const r1 = tf.sub(tf.mul(x1!, cos), tf.mul(x2!, sin));
-  const r2 = tf.add(tf.mul(x2!, cos), tf.mul(x1!, sin));
-  return tf.concat([r1, r2], 3) as tf.Tensor4D;
+  const half = hd / 2;
+  const r = new Float32Array(hd * hd);
+  for (let i = 0; i < half; i++) {
+    r[(i + half) * hd + i] = -1; // out[i] = -x[i + half]
+    r[i * hd + i + half] = 1; // out[i + half] = x[i]
+  }
+  const rot = tf.reshape(tf.matMul(tf.reshape(x, [-1, hd]) as tf.Tensor2D, tf.tensor2d(r, [hd, hd])), x.shape);
+  const cosF = tf.concat([cos, cos], -1);
+  const sinF = tf.concat([sin, sin], -1);
+  return tf.add(tf.mul(x, cosF), tf.mul(rot, sinF)) as tf.Tensor4D;
 }
 
 /** Positions [B, T] of new tokens: start + t, shifted to start at 0 from each row's validFrom. */
@@ -223,9 +233,10 @@ export class Attention extends Module {
     let vv: tf.Tensor4D = v;
     const groups = nHeads / nKvHeads;
     if (groups > 1) {
-      // each key/value head serves `groups` consecutive query heads (repeat_interleave)
-      const rep = (t: tf.Tensor4D) =>
-        tf.reshape(tf.tile(tf.reshape(t, [B, nKvHeads, 1, tk * hd]), [1, 1, groups, 1]), [B, nHeads, tk, hd]) as tf.Tensor4D;
+      // each key/value head serves `groups` consecutive query heads (repeat_interleave), repeated by a
+      // broadcasting product with ones (exact; the cpu backend's Tile kernel is slow and has no native version)
+      const ones = tf.ones([1, 1, groups, 1]);
+      const rep = (t: tf.Tensor4D) => tf.reshape(tf.mul(tf.reshape(t, [B, nKvHeads, 1, tk * hd]), ones), [B, nHeads, tk, hd]) as tf.Tensor4D;
       kk = rep(k);
       vv = rep(v);
     }

@@ -1,0 +1,298 @@
+/**
+ * LM pretraining (src/pretrain/lm.ts) at smoke size: the tokeniser and the AVSR prompts, a tiny LM's
+ * validation perplexity falling, the shipped-checkpoint round trip, kill-and-resume equal to an
+ * uninterrupted run, no val/test transcript in the LM text, and the shipped default checkpoints.
+ */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { initBackend } from "../../src/backend/index.js";
+import { DEFAULT_PROMPTS } from "../../src/models/avsr.js";
+import { llmParamCount } from "../../src/models/llm.js";
+import { AUDIO_END_ID, AUDIO_START_ID, BOS_ID, BpeTokenizer, EOS_ID, UNK_ID, VIDEO_END_ID, VIDEO_START_ID } from "../../src/text/tokenizer.js";
+import { latestCheckpoint, loadCheckpoint } from "../../src/train/checkpoint.js";
+import { Rng } from "../../src/util/rng.js";
+import { repoRoot } from "../../src/util/paths.js";
+import {
+  LmPretrainConfig,
+  LM_SIZE_NAMES,
+  evaluateLm,
+  exportPretrainedLm,
+  findLeaks,
+  lmCheckpointDir,
+  lmPretrainConfig,
+  loadPretrainedLm,
+  prepareLmData,
+  pretrainLm,
+  readLmText,
+  sha256,
+  splitLmLines,
+  tokenStream,
+  trainLmTokenizer,
+} from "../../src/pretrain/lm.js";
+
+before(async () => {
+  await initBackend({ warn: () => {} });
+});
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), "omni-lm-"));
+}
+
+/** A small, learnable text: sentences from a toy grammar (deterministic). */
+function toyLines(n = 400, seed = 3): string[] {
+  const rng = new Rng(seed);
+  const subj = ["the cat", "a dog", "my friend", "the old man", "she", "he"];
+  const verb = ["sees", "likes", "found", "wants", "took"];
+  const obj = ["the ball", "a red house", "the small bird", "some water", "the green door"];
+  const tail = ["", " today", " in the morning", " again"];
+  return Array.from({ length: n }, () => `${rng.pick(subj)} ${rng.pick(verb)} ${rng.pick(obj)}${rng.pick(tail)}`);
+}
+
+/** A tiny config (dim 32, two layers) trained on the toy text. */
+function toyConfig(over: Partial<LmPretrainConfig> = {}): LmPretrainConfig {
+  const base = lmPretrainConfig("smoke", "tiny", { seed: 7, steps: 40 });
+  return {
+    ...base,
+    valFraction: 0.1,
+    tokenizer: { vocabSize: 90, minFrequency: 2 },
+    model: { dim: 32, nLayers: 2, nHeads: 2, nKvHeads: 1, ffnDim: 64, maxSeqLen: 64 },
+    seqLen: 16,
+    batchSize: 8,
+    schedule: { baseLr: 1e-2, warmupSteps: 2, totalSteps: over.steps ?? 40 },
+    checkpointEvery: 100,
+    evalEvery: 0,
+    evalTokens: 256,
+    ...over,
+  };
+}
+
+const quiet = () => {};
+
+test("tokenizer: special tokens, the three task prompts and the AVSR layout", () => {
+  const tok = trainLmTokenizer(toyLines(), { vocabSize: 120, minFrequency: 2 });
+  assert.deepEqual(
+    ["<pad>", "<bos>", "<eos>", "<unk>", "<audio>", "</audio>", "<video>", "</video>"].map((t) => tok.tokenToId(t)),
+    [0, 1, 2, 3, 4, 5, 6, 7],
+  );
+  for (const p of Object.values(DEFAULT_PROMPTS)) {
+    const ids = tok.encode(p);
+    assert.ok(!ids.includes(UNK_ID), `prompt ${p} has no <unk>`);
+    assert.ok(ids.every((i) => i >= 8), "prompt text never encodes to a special token");
+    assert.equal(tok.decode(ids), p);
+  }
+  // the AVSR sequence layout: [BOS] <audio> A </audio> <video> V </video> prompt transcript EOS
+  const seq = [BOS_ID, AUDIO_START_ID, AUDIO_END_ID, VIDEO_START_ID, VIDEO_END_ID, ...tok.encode(DEFAULT_PROMPTS.avsr), ...tok.encode("the cat sees the ball"), EOS_ID];
+  assert.equal(tok.decode(seq, true), "<bos><audio></audio><video></video> Transcribe speech and video to text. the cat sees the ball<eos>");
+  assert.equal(tok.decode(seq), "Transcribe speech and video to text. the cat sees the ball");
+  // a learnt sub-word vocabulary: frequent words are single tokens
+  assert.equal(tok.encode("the").length, 1);
+  // the stream wraps every line in <bos> ... <eos>
+  const s = tokenStream(tok, ["the cat", "a dog"]);
+  assert.equal(s[0], BOS_ID);
+  assert.equal(s.filter((x) => x === EOS_ID).length, 2);
+  assert.equal(BpeTokenizer.fromJSON(JSON.parse(JSON.stringify(tok.toJSON()))).encode(DEFAULT_PROMPTS.asr).join(), tok.encode(DEFAULT_PROMPTS.asr).join());
+});
+
+test("validation split is deterministic, disjoint, and independent of line order", () => {
+  const lines = toyLines(2000, 11);
+  const a = splitLmLines(lines, 0.1);
+  const b = splitLmLines([...lines].reverse(), 0.1);
+  assert.deepEqual(new Set(a.val), new Set(b.val));
+  const valSet = new Set(a.val);
+  assert.ok(a.train.every((l) => !valSet.has(l)), "no validation line in the training lines");
+  assert.ok(a.val.length > 0 && a.train.length > a.val.length);
+});
+
+test("a tiny LM trains a few steps and its validation perplexity drops; same seed, same numbers", () => {
+  const dirs = [tmp(), tmp()];
+  try {
+    const cfg = toyConfig();
+    const data = prepareLmData(toyLines(), cfg);
+    const r1 = pretrainLm(cfg, data, { workDir: dirs[0]!, log: quiet });
+    const m = r1.metrics!;
+    assert.ok(m.val.perplexity < 0.5 * m.valInitial.perplexity, `val ppl ${m.valInitial.perplexity.toFixed(1)} -> ${m.val.perplexity.toFixed(1)}`);
+    assert.ok(m.val.wordPerplexity! > m.val.perplexity, "a word has at least one token");
+    assert.equal(m.trainTokens, 40 * 8 * 16);
+    assert.equal(m.steps, 40);
+    assert.ok(r1.llm.parameters().every((v) => !v.trainable), "the returned LM is frozen");
+    // the same config and seed give the same weights
+    const r2 = pretrainLm(cfg, data, { workDir: dirs[1]!, log: quiet, skipFinalEval: true });
+    const p2 = r2.llm.parameterMap();
+    for (const [n, v] of r1.llm.namedParameters()) assert.deepEqual(p2.get(n)!.dataSync(), v.dataSync(), n);
+    r1.llm.dispose();
+    r2.llm.dispose();
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test("shipped checkpoint round trip: loadPretrainedLm gives identical logits, frozen", () => {
+  const work = tmp();
+  const root = tmp();
+  try {
+    const cfg = toyConfig({ steps: 5, schedule: { baseLr: 1e-2, warmupSteps: 1, totalSteps: 5 } });
+    const data = prepareLmData(toyLines(), cfg);
+    const r = pretrainLm(cfg, data, { workDir: work, log: quiet });
+    const prov = { command: "test", gitCommit: "x", gitDirty: false, seed: cfg.seed, lmTextSha256: "0", lmTextSource: "toy", lmTextLines: 400, heldOutTranscriptsChecked: 0, date: new Date().toISOString(), backend: "test", node: process.version };
+    exportPretrainedLm(lmCheckpointDir("toy", "tiny", root), r.llm, data.tokenizer, cfg, r.metrics!, prov, join(work, "metrics.csv"));
+    const loaded = loadPretrainedLm("toy", "tiny", { root });
+    assert.deepEqual(loaded.config.model, r.llm.config);
+    assert.deepEqual(loaded.tokenizer.toJSON(), data.tokenizer.toJSON());
+    assert.deepEqual(loaded.metrics, JSON.parse(JSON.stringify(r.metrics)));
+    assert.ok(loaded.llm.parameters().every((v) => !v.trainable));
+    const ids = tf.tensor2d(Int32Array.from(data.val.subarray(0, 32)), [2, 16], "int32");
+    const a = tf.tidy(() => r.llm.forward({ ids }).logits!.dataSync());
+    const b = tf.tidy(() => loaded.llm.forward({ ids }).logits!.dataSync());
+    assert.deepEqual(b, a);
+    const ev = evaluateLm(loaded.llm, data.val, { seqLen: cfg.seqLen, batchSize: cfg.batchSize });
+    assert.equal(ev.loss, r.metrics!.val.loss);
+    ids.dispose();
+    r.llm.dispose();
+    loaded.llm.dispose();
+    assert.throws(() => loadPretrainedLm("toy", "small", { root }), /npm run pretrain:lm -- --preset toy --size small/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const CHILD = `
+const [{ initBackend }, lm, fs] = await Promise.all([import(process.env.BACKEND_URL), import(process.env.LM_URL), import("node:fs")]);
+await initBackend({ warn: () => {} });
+const { cfg, lines } = JSON.parse(fs.readFileSync(process.env.INPUT, "utf8"));
+const data = lm.prepareLmData(lines, cfg);
+const slow = Number(process.env.SLOW_MS ?? "0");
+const r = lm.pretrainLm(cfg, data, {
+  workDir: process.env.WORK_DIR,
+  log: (l) => { if (l.includes("resumed from step")) process.stdout.write(l + "\\n"); },
+  skipFinalEval: true,
+  onCheckpoint: (step) => {
+    process.stdout.write("checkpoint " + step + "\\n");
+    const until = Date.now() + slow;
+    while (Date.now() < until) {}
+  },
+});
+process.stdout.write("done " + r.step + "\\n");
+`;
+
+function runChild(input: string, workDir: string, killAt?: number): Promise<{ out: string; killed: boolean }> {
+  const root = repoRoot();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD], {
+      cwd: root,
+      env: {
+        ...process.env,
+        INPUT: input,
+        WORK_DIR: workDir,
+        SLOW_MS: killAt ? "150" : "0",
+        BACKEND_URL: pathToFileURL(join(root, "src/backend/index.ts")).href,
+        LM_URL: pathToFileURL(join(root, "src/pretrain/lm.ts")).href,
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    let killed = false;
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (killAt && !killed && out.includes(`checkpoint ${killAt}\n`)) {
+        killed = true;
+        child.kill("SIGKILL");
+      }
+    });
+    child.on("error", reject);
+    child.on("exit", () => resolve({ out, killed }));
+  });
+}
+
+test("a run killed with SIGKILL and resumed equals an uninterrupted run", async () => {
+  const dir = tmp();
+  try {
+    const steps = 8;
+    const cfg = toyConfig({ steps, checkpointEvery: 1, keepCheckpoints: 2, evalEvery: 3, schedule: { baseLr: 1e-2, warmupSteps: 2, totalSteps: steps } });
+    const input = join(dir, "input.json");
+    writeFileSync(input, JSON.stringify({ cfg, lines: toyLines() }));
+    const a = join(dir, "a");
+    const b = join(dir, "b");
+    const [whole, killedRun] = await Promise.all([runChild(input, a), runChild(input, b, 3)]);
+    assert.ok(whole.out.includes(`done ${steps}`), whole.out);
+    assert.ok(killedRun.killed && !killedRun.out.includes("done"), "the second run was killed mid-way");
+    const midStep = loadCheckpoint(latestCheckpoint(join(b, "checkpoints"))!).state.step;
+    assert.ok(midStep >= 3 && midStep < steps, `killed at step ${midStep}`);
+    const resumed = await runChild(input, b);
+    assert.ok(resumed.out.includes(`resumed from step ${midStep}`) && resumed.out.includes(`done ${steps}`), resumed.out);
+    const ca = loadCheckpoint(latestCheckpoint(join(a, "checkpoints"))!);
+    const cb = loadCheckpoint(latestCheckpoint(join(b, "checkpoints"))!);
+    assert.equal(cb.state.step, steps);
+    for (const [k, v] of ca.params) assert.deepEqual(cb.params.get(k)!.data, v.data, k);
+    for (const [k, v] of ca.m) assert.deepEqual(cb.m.get(k)!.data, v.data, `m.${k}`);
+    assert.deepEqual(cb.state.rng, ca.state.rng);
+    // the metrics rows agree (step, lr, loss, grad norm, tokens; timing columns differ), val loss too
+    const rows = (d: string) => readFileSync(join(d, "metrics.csv"), "utf8").trim().split("\n").map((l) => { const c = l.split(","); return [...c.slice(0, 5), c[7]].join(","); });
+    assert.deepEqual(rows(b), rows(a));
+    assert.equal(rows(a).length, steps + 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("no validation or test transcript is in the LM pretraining text", async () => {
+  // the corpora present here (data/ is git-ignored); the smoke corpus is generated into a temp folder if absent
+  const found = ["smoke", "default"].filter((c) => existsSync(join(repoRoot(), "data", c, "manifest.csv")) && existsSync(join(repoRoot(), "data", c, "lm_text.txt")));
+  const gen = found.length === 0 ? tmp() : undefined;
+  try {
+    for (const corpus of found.length > 0 ? found : ["smoke"]) {
+      const text = await readLmText(corpus, gen ? { dir: gen, generateIfMissing: true } : {}); // throws on a leak
+      assert.ok(text.heldOutChecked > 0 && text.lines.length > 100);
+      const { SyntheticCorpus } = await import("../../src/data/dataset.js");
+      const ds = await SyntheticCorpus.open(gen ?? join(repoRoot(), "data", corpus));
+      const held = [...ds.utterances("val"), ...ds.utterances("test")].map((u) => u.text);
+      assert.deepEqual(findLeaks(text.lines, held), [], `${corpus}: held-out transcript in the LM text`);
+      // what training actually sees: the training and validation lines of the split
+      const cfg = lmPretrainConfig(corpus === "smoke" ? "smoke" : "default", "tiny");
+      const { train, val } = splitLmLines(text.lines, cfg.valFraction);
+      assert.deepEqual(findLeaks([...train, ...val], held), []);
+      // the check itself finds a planted transcript
+      assert.equal(findLeaks([...text.lines.slice(0, 50), `and so ${held[0]} he said`], held).length, 1);
+    }
+  } finally {
+    if (gen) rmSync(gen, { recursive: true, force: true });
+  }
+});
+
+test("shipped default checkpoints: load, frozen, complete records, under 20 MB", (t) => {
+  const present = LM_SIZE_NAMES.filter((s) => existsSync(join(lmCheckpointDir("default", s), "metrics.json")));
+  if (present.length === 0) {
+    t.skip("no checkpoints/lm/default yet (npm run pretrain:lm -- --preset default --size all)");
+    return;
+  }
+  const shared = readFileSync(join(repoRoot(), "checkpoints", "lm", "default", "tokenizer.json"), "utf8");
+  const dataJson = JSON.parse(readFileSync(join(repoRoot(), "checkpoints", "lm", "default", "data.json"), "utf8")) as { lmTextSha256: string };
+  const lmText = join(repoRoot(), "data", "default", "lm_text.txt");
+  const params: number[] = [];
+  for (const size of present) {
+    const dir = lmCheckpointDir("default", size);
+    assert.ok(statSync(join(dir, "model.safetensors")).size < 20 * 2 ** 20, `${size}: model.safetensors under 20 MB`);
+    assert.equal(readFileSync(join(dir, "tokenizer.json"), "utf8"), shared, `${size}: the preset's one tokenizer`);
+    const lm = loadPretrainedLm("default", size);
+    assert.ok(lm.llm.parameters().every((v) => !v.trainable));
+    assert.equal(lm.llm.numParams(), llmParamCount(lm.config.model));
+    assert.equal(lm.metrics.params, lm.llm.numParams());
+    assert.ok(Number.isFinite(lm.metrics.val.perplexity) && lm.metrics.val.perplexity < lm.metrics.valInitial.perplexity);
+    assert.ok(lm.metrics.trainTokens > 0 && lm.metrics.wallTimeS > 0 && lm.metrics.tokensPerS > 0);
+    const p = lm.provenance!;
+    assert.ok(p.command.includes("pretrain:lm") && /^[0-9a-f]{40}$/.test(p.gitCommit) && p.date.length > 0);
+    assert.equal(p.seed, lm.config.pretrain.seed);
+    assert.equal(p.lmTextSha256, dataJson.lmTextSha256);
+    if (existsSync(lmText)) assert.equal(sha256(readFileSync(lmText)), p.lmTextSha256, "the shipped LM was trained on this data/default/lm_text.txt");
+    for (const prompt of Object.values(DEFAULT_PROMPTS)) assert.ok(!lm.tokenizer.encode(prompt).includes(UNK_ID));
+    params.push(lm.metrics.params);
+    lm.llm.dispose();
+  }
+  if (present.length === 3) assert.ok(params[2]! / params[0]! >= 8, `sizes span about 10x in parameters: ${params.join(", ")}`);
+});
