@@ -32,8 +32,4 @@ export * from "./train/synthetic.js";
 export * from "./data/index.js";
 export * from "./audio/index.js";
 export * from "./video/index.js";
-export * from "./experiments/plan.js";
-export * from "./experiments/results.js";
-export * from "./experiments/reproduce.js";
-export * from "./experiments/demo.js";
 export * from "./pretrain/lm.js";
