@@ -19,7 +19,8 @@ test("every notebook has a tslab kernelspec and ids on its cells", () => {
     assert.equal(doc.metadata.kernelspec.name, "tslab", nb);
     for (const c of doc.cells as Cell[]) assert.ok(c.id, `${nb}: a cell without an id`);
     // Notebooks import the library by its package name (tslab compiles with rootDir = notebooks/).
-    const code = (doc.cells as Array<{ source: string[] }>).map((c) => c.source.join("")).join("\n");
+    // nbformat allows a cell's source as one string or as a list of lines.
+    const code = (doc.cells as Array<{ source: string | string[] }>).map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n");
     assert.ok(!/from\s+["']\.\.\/src/.test(code), `${nb} imports ../src directly`);
   }
 });
