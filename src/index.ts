@@ -33,3 +33,6 @@ export * from "./data/index.js";
 export * from "./audio/index.js";
 export * from "./video/index.js";
 export * from "./pretrain/lm.js";
+export * from "./pretrain/encoders.js";
+export * from "./features/cache.js";
+export * from "./pipeline/index.js";

@@ -1,0 +1,54 @@
+/**
+ * npm run eval -- --run <run-id|run dir> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]
+ *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N]
+ * Decodes the split with the run's newest checkpoint and writes
+ * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>].{csv,json}. See src/pipeline/eval.ts.
+ * `--task all --rates all` evaluates every task at every rate (pair) the run has projectors for
+ * (8 combinations for the Omni-AVSR rates {4,16} x {2,5}) and prints a table.
+ */
+import { parseArgs } from "node:util";
+import { parseRatePair } from "../src/pipeline/config.js";
+import { evaluateRun } from "../src/pipeline/eval.js";
+import { readRunConfig, runDirOf } from "../src/pipeline/model.js";
+import { TASKS, type Task } from "../src/models/lora.js";
+import type { Rates } from "../src/models/avsr.js";
+import type { Split } from "../src/data/index.js";
+
+const { values: v } = parseArgs({
+  options: {
+    run: { type: "string" },
+    task: { type: "string" },
+    rates: { type: "string" },
+    snr: { type: "string" },
+    noise: { type: "string", default: "babble" },
+    split: { type: "string", default: "test" },
+    limit: { type: "string" },
+    beam: { type: "string" },
+    "max-new-tokens": { type: "string" },
+  },
+});
+if (!v.run || !v.task || !v.rates) throw new Error("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
+if (v.noise !== "babble") throw new Error(`--noise ${v.noise}: only babble is cached`);
+const cfg = readRunConfig(runDirOf(v.run));
+const tasks: Task[] = v.task === "all" ? [...TASKS] : [v.task as Task];
+const combos: Array<{ task: Task; rates: Rates }> = [];
+for (const task of tasks) {
+  if (v.rates !== "all") combos.push({ task, rates: parseRatePair(v.rates) });
+  else if (task === "asr") for (const audio of cfg.audioRates) combos.push({ task, rates: { audio, video: 0 } });
+  else if (task === "vsr") for (const video of cfg.videoRates) combos.push({ task, rates: { audio: 0, video } });
+  else for (const audio of cfg.audioRates) for (const video of cfg.videoRates) combos.push({ task, rates: { audio, video } });
+}
+for (const c of combos) {
+  const res = await evaluateRun({
+    run: v.run,
+    task: c.task,
+    rates: c.rates,
+    snr: v.snr !== undefined ? Number(v.snr) : null,
+    noise: "babble",
+    split: v.split as Split,
+    limit: v.limit ? Number(v.limit) : undefined,
+    beam: v.beam ? Number(v.beam) : undefined,
+    maxNewTokens: v["max-new-tokens"] ? Number(v["max-new-tokens"]) : undefined,
+  });
+  console.log(JSON.stringify({ run: res.run, task: res.task, rates: res.rates, snr: res.snr, wer: res.wer, cer: res.cer, utterances: res.utterances, seconds: res.seconds, csv: res.csv }));
+}

@@ -1,0 +1,35 @@
+/**
+ * npm run pretrain:encoders -- --preset <smoke|default> [--modality audio|video|all] [--seed N]
+ *                              [--steps N] [--force]
+ * Pretrains the audio and/or video encoder with CTC (phonemes / visemes) on the corpus train split,
+ * resuming from data/<preset>/encoder-runs/<modality>/checkpoints, and exports the frozen encoder to
+ * checkpoints/encoders/<preset>/<modality>/ (see src/pretrain/encoders.ts).
+ */
+import { parseArgs } from "node:util";
+import { initBackend } from "../src/backend/index.js";
+import { pretrainEncoder, type EncoderModality } from "../src/pretrain/encoders.js";
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: "string", default: "smoke" },
+    modality: { type: "string", default: "all" },
+    seed: { type: "string", default: "0" },
+    steps: { type: "string" },
+    force: { type: "boolean", default: false },
+  },
+});
+const mods: EncoderModality[] = values.modality === "all" ? ["audio", "video"] : [values.modality as EncoderModality];
+for (const m of mods) if (m !== "audio" && m !== "video") throw new Error(`--modality must be audio, video or all, got ${m}`);
+const backend = await initBackend();
+console.error(`backend: ${backend.name} (${backend.reason})`);
+for (const modality of mods) {
+  const r = await pretrainEncoder({
+    preset: values.preset!,
+    modality,
+    seed: Number(values.seed),
+    train: values.steps ? { steps: Number(values.steps) } : {},
+    force: values.force,
+    command: `npm run pretrain:encoders -- ${process.argv.slice(2).join(" ")}`,
+  });
+  console.log(`${modality}: ${r.skipped ? "exists" : "exported"} ${r.outDir}: val ${r.metrics.unit} error rate ${(100 * r.metrics.valErrorRate).toFixed(2)}%`);
+}

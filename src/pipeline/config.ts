@@ -1,0 +1,184 @@
+/**
+ * Training-run configuration: what `npm run train` and the experiment runner pass (`TrainParams`,
+ * plain JSON), the presets that fill in the rest, and the resolved `RunConfig` saved as the run's
+ * config.json.
+ *
+ * Presets (sized for the 2-core machine; numbers measured and reported in the README of the run
+ * folder's summary.json):
+ * - smoke: a few steps on the smoke corpus, a random-init or smoke LM: seconds, for tests.
+ * - default: one Omni-AVSR step = three LLM passes over a batch of 16 utterances, ~0.45-0.6 s on one
+ *   core with the tiny LM (native backend, measured); 200 steps so that one run takes about 1.5-2
+ *   minutes, which is what issue 6's grid (Table I with two seeds, noise sweeps, LM scaling, λ
+ *   ablation; ~30 runs) can afford in ~35 minutes on two cores. The tiny LM is the default: the small
+ *   one costs ~2x per step (1.2 s vs 0.53 s measured) for the same number of steps.
+ *   A run sees each training utterance at most about once, so the "epoch" used for validation is the
+ *   run's own pass over the data: validation WER (greedy, `valLimit` val utterances, every task at the
+ *   method's first rate pair) is computed at the end of each epoch and at the last step.
+ *
+ * Method hyper-parameters follow the paper where they make sense at this scale: AdamW betas (0.9, 0.98),
+ * weight decay 0.1, warmup + cosine, clipping at 10, LoRA on q_proj and v_proj, λ = (1, 1.5, 1), babble
+ * at SNR from {-5, 0, 5, 10, 15, 20 dB, clean} per sample. Learning rate and LoRA rank are set for the
+ * small LMs (the paper's rank = hidden/32 would be rank 3 on the tiny LM).
+ */
+import type { LlmSize } from "../models/llm.js";
+import type { Task } from "../models/lora.js";
+import { DEFAULT_LAMBDAS, METHODS, type Method } from "../train/methods.js";
+
+export type LmSource = "pretrained" | "random" | "auto";
+
+/** What a caller gives (CLI flags or a job's params). Everything but method and preset is optional. */
+export interface TrainParams {
+  method: Method;
+  preset: string;
+  task?: Task;
+  audioRates?: number[];
+  videoRates?: number[];
+  seed?: number;
+  lm?: LlmSize;
+  lmSource?: LmSource;
+  lambdas?: [number, number, number];
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  warmupSteps?: number;
+  loraR?: number;
+  loraAlpha?: number;
+  projectorHidden?: number;
+  /** Training utterances used (0 = all). */
+  trainLimit?: number;
+  valLimit?: number;
+  /** Babble augmentation (cached variants). */
+  noiseAug?: boolean;
+  /** Override the run id (folder name under results/runs/). */
+  runId?: string;
+}
+
+export interface TrainPreset {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  clipNorm: number;
+  lm: LlmSize;
+  lmSource: LmSource;
+  loraR: number;
+  loraAlpha: number;
+  projectorHidden: number;
+  trainLimit: number;
+  valLimit: number;
+  valMaxNewTokens: number;
+  noiseAug: boolean;
+  checkpointEvery: number;
+  audioRates: number[];
+  videoRates: number[];
+}
+
+export const TRAIN_PRESETS: Record<string, TrainPreset> = {
+  smoke: {
+    steps: 6,
+    batchSize: 4,
+    lr: 3e-3,
+    warmupSteps: 1,
+    weightDecay: 0.1,
+    clipNorm: 10,
+    lm: "tiny",
+    lmSource: "auto",
+    loraR: 4,
+    loraAlpha: 4,
+    projectorHidden: 64,
+    trainLimit: 0,
+    valLimit: 4,
+    valMaxNewTokens: 8,
+    noiseAug: true,
+    checkpointEvery: 3,
+    audioRates: [4, 16],
+    videoRates: [2, 5],
+  },
+  default: {
+    steps: 200,
+    batchSize: 16,
+    lr: 3e-3,
+    warmupSteps: 20,
+    weightDecay: 0.1,
+    clipNorm: 10,
+    lm: "tiny",
+    lmSource: "auto",
+    loraR: 8,
+    loraAlpha: 8,
+    projectorHidden: 256,
+    trainLimit: 0,
+    valLimit: 100,
+    valMaxNewTokens: 32,
+    noiseAug: true,
+    checkpointEvery: 50,
+    audioRates: [4, 16],
+    videoRates: [2, 5],
+  },
+};
+
+/** Everything that decides a run (saved as config.json under `run`). */
+export interface RunConfig extends TrainPreset {
+  runId: string;
+  preset: string;
+  method: Method;
+  task?: Task;
+  seed: number;
+  lambdas: [number, number, number];
+}
+
+function listId(xs: readonly number[]): string {
+  return xs.join("_");
+}
+
+/** The default run id: <preset>-<method>[-<task>]-a<rates>-v<rates>-<lm>[-l<λ>]-s<seed>. */
+export function defaultRunId(c: Omit<RunConfig, "runId">): string {
+  const lam = c.lambdas.join("_") === DEFAULT_LAMBDAS.join("_") ? "" : `-l${listId(c.lambdas)}`;
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}-s${c.seed}`;
+}
+
+/** Fills a run's config from its preset; checks the method's needs (task, single rates). */
+export function resolveRunConfig(p: TrainParams): RunConfig {
+  if (!(METHODS as readonly string[]).includes(p.method)) throw new Error(`unknown method ${p.method} (known: ${METHODS.join(", ")})`);
+  const preset = TRAIN_PRESETS[p.preset];
+  if (!preset) throw new Error(`unknown training preset ${p.preset} (known: ${Object.keys(TRAIN_PRESETS).join(", ")})`);
+  const single = p.method === "llama-avsr" || p.method === "llama-mtsk";
+  if (single && !p.task) throw new Error(`${p.method} trains one task: give --task asr|vsr|avsr`);
+  if (!single && p.task) throw new Error(`${p.method} is multi-task: --task does not apply`);
+  const fixedRate = p.method === "llama-avsr" || p.method === "llama-mt";
+  const audioRates = p.audioRates ?? (fixedRate ? [preset.audioRates[0]!] : preset.audioRates);
+  const videoRates = p.videoRates ?? (fixedRate ? [preset.videoRates[0]!] : preset.videoRates);
+  if (fixedRate && (audioRates.length !== 1 || videoRates.length !== 1)) throw new Error(`${p.method} trains one rate pair: give --rates a,v`);
+  const pick = <K extends keyof TrainPreset>(k: K, v: TrainPreset[K] | undefined): TrainPreset[K] => (v === undefined ? preset[k] : v);
+  const c: Omit<RunConfig, "runId"> = {
+    ...preset,
+    preset: p.preset,
+    method: p.method,
+    task: p.task,
+    seed: p.seed ?? 0,
+    lambdas: p.lambdas ?? DEFAULT_LAMBDAS,
+    audioRates,
+    videoRates,
+    lm: pick("lm", p.lm),
+    lmSource: pick("lmSource", p.lmSource),
+    steps: pick("steps", p.steps),
+    batchSize: pick("batchSize", p.batchSize),
+    lr: pick("lr", p.lr),
+    warmupSteps: pick("warmupSteps", p.warmupSteps),
+    loraR: pick("loraR", p.loraR),
+    loraAlpha: pick("loraAlpha", p.loraAlpha),
+    projectorHidden: pick("projectorHidden", p.projectorHidden),
+    trainLimit: pick("trainLimit", p.trainLimit),
+    valLimit: pick("valLimit", p.valLimit),
+    noiseAug: pick("noiseAug", p.noiseAug),
+  };
+  if (c.checkpointEvery > c.steps) c.checkpointEvery = c.steps;
+  return { ...c, runId: p.runId ?? defaultRunId(c) };
+}
+
+/** Parses "4,2" (one audio and one video rate) or "4" (audio only) into rate lists. */
+export function parseRatePair(s: string): { audio: number; video: number } {
+  const [a, v] = s.split(",").map((x) => Number(x.trim()));
+  if (!Number.isInteger(a) || (v !== undefined && !Number.isInteger(v))) throw new Error(`--rates expects "a,v" (integers), got ${JSON.stringify(s)}`);
+  return { audio: a!, video: v ?? 0 };
+}

@@ -1,0 +1,168 @@
+/**
+ * Cached features as AVSR samples: the training batch provider (fixed-size batches in a per-epoch
+ * shuffled order, babble variant drawn per sample) and the samples of an evaluation split/condition.
+ *
+ * Determinism: the order of epoch e is a pure function of (seed, e); the noise variant of each sample is
+ * drawn from the Trainer's data Rng, whose state is saved in every checkpoint; so a resumed run feeds
+ * exactly the batches of the uninterrupted one. Noise draw per sample: clean with probability 1/7, else
+ * one of the utterance's cached noisy variants uniformly (each variant has its own SNR level, see
+ * features/cache.ts): every level of {-5, 0, 5, 10, 15, 20 dB, clean} has marginal probability 1/7.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { openCorpus, type Split, type Utterance } from "../data/index.js";
+import { FeatureSet, featureDir } from "../features/cache.js";
+import { encoderOutDir, type EncoderFileConfig, type EncoderModality } from "../pretrain/encoders.js";
+import type { AvsrSample } from "../models/avsr.js";
+import type { BatchProvider } from "../train/trainer.js";
+import type { TextEncoder } from "../models/avsr.js";
+import { Rng, hashSeed } from "../util/rng.js";
+
+export interface EncoderRef {
+  modality: EncoderModality;
+  /** Cache key: first 16 hex digits of sha256(encoder.safetensors). */
+  hash: string;
+  dim: number;
+  dir: string;
+}
+
+/** The frozen encoder a preset's runs use, without building it. */
+export function encoderRef(preset: string, modality: EncoderModality): EncoderRef {
+  const dir = encoderOutDir(preset, modality);
+  const path = join(dir, "encoder.safetensors");
+  if (!existsSync(path)) throw new Error(`no ${modality} encoder for preset ${preset}: run \`npm run pretrain:encoders -- --preset ${preset}\``);
+  const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as EncoderFileConfig;
+  const hash = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 16);
+  return { modality, hash, dim: modality === "audio" ? cfg.spec.audio!.dim : cfg.spec.video!.dim, dir };
+}
+
+function openSet(preset: string, ref: EncoderRef, split: Split, condition: string): FeatureSet {
+  const dir = join(featureDir(preset, ref.modality, ref.hash), split, condition);
+  if (!FeatureSet.exists(dir)) throw new Error(`no cached ${ref.modality} features for ${split}/${condition} in ${dir}: run \`npm run features -- --preset ${preset}\``);
+  return FeatureSet.open(dir);
+}
+
+/** Feature tensors [T, D] of one utterance. */
+function tensorOf(set: FeatureSet, id: string): tf.Tensor2D {
+  const f = set.get(id);
+  return tf.tensor2d(f.data, [f.frames, f.dim]);
+}
+
+/** Utterances of a split with their transcripts, in manifest order (limited to the first `limit` when > 0). */
+export async function splitUtterances(preset: string, split: Split, limit = 0): Promise<Utterance[]> {
+  const all = (await openCorpus(preset)).utterances(split);
+  return limit > 0 ? all.slice(0, limit) : all;
+}
+
+// ---- training -----------------------------------------------------------------------------------
+
+export interface TrainDataOptions {
+  preset: string;
+  seed: number;
+  batchSize: number;
+  trainLimit: number;
+  noiseAug: boolean;
+  needAudio: boolean;
+  needVideo: boolean;
+}
+
+export interface TrainData {
+  provider: BatchProvider;
+  stepsPerEpoch: number;
+  utterances: number;
+  /** Noisy variants per utterance found in the cache. */
+  variants: number;
+  dispose(): void;
+}
+
+export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder): Promise<TrainData> {
+  const utts = await splitUtterances(o.preset, "train", o.trainLimit);
+  const audioRef = encoderRef(o.preset, "audio");
+  const videoRef = encoderRef(o.preset, "video");
+  const clean = o.needAudio ? openSet(o.preset, audioRef, "train", "clean") : undefined;
+  const variants: FeatureSet[] = [];
+  if (o.needAudio && o.noiseAug) {
+    for (let k = 0; ; k++) {
+      const dir = join(featureDir(o.preset, "audio", audioRef.hash), "train", `aug${k}`);
+      if (!FeatureSet.exists(dir)) break;
+      variants.push(FeatureSet.open(dir));
+    }
+    if (variants.length === 0) throw new Error(`noise augmentation needs cached train variants (aug0, ...): run \`npm run features -- --preset ${o.preset}\``);
+  }
+  const video = o.needVideo ? openSet(o.preset, videoRef, "train", "clean") : undefined;
+  const tokens = utts.map((u) => tokenizer.encode(u.text));
+  const stepsPerEpoch = Math.max(1, Math.floor(utts.length / o.batchSize));
+  const orders = new Map<number, number[]>();
+  let live: tf.Tensor[] = [];
+  const provider: BatchProvider = (step, rng) => {
+    tf.dispose(live);
+    live = [];
+    const e = Math.floor((step - 1) / stepsPerEpoch);
+    const k = (step - 1) % stepsPerEpoch;
+    if (!orders.has(e)) {
+      orders.clear();
+      orders.set(e, new Rng(hashSeed("train-order", o.seed, e)).shuffle([...utts.keys()]));
+    }
+    const idx = orders.get(e)!.slice(k * o.batchSize, (k + 1) * o.batchSize);
+    return idx.map((i) => {
+      const id = utts[i]!.id;
+      const s: AvsrSample = { transcript: tokens[i]! };
+      if (clean) {
+        const noisy = variants.length > 0 && rng.next() >= 1 / 7;
+        const set = noisy ? variants[rng.int(0, variants.length)]! : clean;
+        s.audio = tensorOf(set, id);
+        live.push(s.audio);
+      }
+      if (video) {
+        s.video = tensorOf(video, id);
+        live.push(s.video);
+      }
+      return s;
+    });
+  };
+  return {
+    provider,
+    stepsPerEpoch,
+    utterances: utts.length,
+    variants: variants.length,
+    dispose: () => {
+      tf.dispose(live);
+      live = [];
+    },
+  };
+}
+
+// ---- evaluation ---------------------------------------------------------------------------------
+
+export interface EvalSet {
+  utterances: Utterance[];
+  audio?: FeatureSet;
+  video?: FeatureSet;
+}
+
+/** Features of a split for evaluation: audio at `audioCondition` (clean / babble<snr>), video clean. */
+export async function openEvalSet(preset: string, split: Split, o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number }): Promise<EvalSet> {
+  const utterances = await splitUtterances(preset, split, o.limit ?? 0);
+  return {
+    utterances,
+    audio: o.needAudio ? openSet(preset, encoderRef(preset, "audio"), split, o.audioCondition ?? "clean") : undefined,
+    video: o.needVideo ? openSet(preset, encoderRef(preset, "video"), split, "clean") : undefined,
+  };
+}
+
+/** Samples (no transcript) of the given utterances; the caller disposes them with `disposeSamples`. */
+export function evalSamples(set: EvalSet, utts: readonly Utterance[]): AvsrSample[] {
+  return utts.map((u) => ({
+    audio: set.audio ? tensorOf(set.audio, u.id) : undefined,
+    video: set.video ? tensorOf(set.video, u.id) : undefined,
+  }));
+}
+
+export { disposeSamples } from "../train/synthetic.js";
+
+/** Frames of an utterance's features (for length-sorted batching). */
+export function evalLength(set: EvalSet, u: Utterance): number {
+  return set.audio ? set.audio.frames(u.id) : set.video ? set.video.frames(u.id) * 2 : 0;
+}

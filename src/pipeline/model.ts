@@ -1,0 +1,139 @@
+/**
+ * Building a run's AvsrModel (frozen LM + LoRA + projectors) from its RunConfig, restoring its trained
+ * weights from the newest checkpoint, and decoding utterances with it. Shared by training (validation)
+ * and evaluation.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { AvsrModel, DEFAULT_PROMPTS, type AvsrConfig, type AvsrSample, type Rates } from "../models/avsr.js";
+import { IGNORE, maskedCrossEntropy } from "../models/llm.js";
+import type { ForwardContext } from "../models/nn.js";
+import type { Task } from "../models/lora.js";
+import { loraStrategyOf } from "../train/methods.js";
+import { latestCheckpoint, loadCheckpoint, rawToTensor } from "../train/checkpoint.js";
+import { transcribe } from "../eval/decode.js";
+import { Rng } from "../util/rng.js";
+import { resultsDir } from "../util/paths.js";
+import type { BpeTokenizer } from "../text/tokenizer.js";
+import type { RunConfig } from "./config.js";
+import { resolveLm, type ResolvedLm } from "./lm.js";
+import { disposeSamples, encoderRef, evalLength, evalSamples, type EvalSet } from "./data.js";
+import type { Utterance } from "../data/index.js";
+
+/**
+ * AvsrModel with a cheaper, equal loss: the LM's output projection and log-softmax are applied only at
+ * the positions that carry a target (transcript + EOS, ~15 of ~90 positions), instead of over the whole
+ * sequence and then masking. Same value (up to float rounding) and gradients; on the tiny LM it takes
+ * the lm_head matmul and the vocabulary-wide elementwise work off the prefix positions (measured in the
+ * report). Used for training and validation losses; decoding is unchanged.
+ */
+export class AvsrTrainModel extends AvsrModel {
+  override loss(samples: readonly AvsrSample[], task: Task, rates: Rates, extra: Omit<ForwardContext, "adapters"> = {}): tf.Scalar {
+    return tf.tidy(() => {
+      const inp = this.trainInputs(samples, task, rates);
+      const out = this.llm.forward({ embeds: inp.embeds }, { ctx: this.contextFor(task, extra), logits: "none" });
+      const [B, L, D] = out.hidden.shape;
+      const rows: number[] = [];
+      const targets: number[] = [];
+      inp.targets.forEach((t, i) => {
+        if (t !== IGNORE) {
+          rows.push(i);
+          targets.push(t);
+        }
+      });
+      if (rows.length === 0) return tf.scalar(0);
+      const h = tf.gather(tf.reshape(out.hidden, [B * L, D]), tf.tensor1d(Int32Array.from(rows), "int32"));
+      const logits = this.llm.logitsOf(tf.reshape(h, [1, rows.length, D]) as tf.Tensor3D);
+      return maskedCrossEntropy(logits, Int32Array.from(targets));
+    });
+  }
+}
+
+export function avsrConfigOf(c: RunConfig, lm: ResolvedLm, audioDim: number, videoDim: number): AvsrConfig {
+  return {
+    llm: lm.config,
+    audioDim,
+    videoDim,
+    audioRates: c.audioRates,
+    videoRates: c.videoRates,
+    compression: "avg-pooling",
+    tail: "partial",
+    projectorHidden: c.projectorHidden,
+    lora: { r: c.loraR, alpha: c.loraAlpha, targets: ["q_proj", "v_proj"], dropout: 0, zeroInit: "up" },
+    strategy: loraStrategyOf(c.method),
+    prompts: DEFAULT_PROMPTS,
+  };
+}
+
+export interface BuiltModel {
+  model: AvsrModel;
+  tokenizer: BpeTokenizer;
+  lm: ResolvedLm;
+}
+
+/** A fresh model for a run config (trainable weights initialised from the run's seed). */
+export async function buildModel(c: RunConfig, log: (l: string) => void = () => {}): Promise<BuiltModel> {
+  const lm = await resolveLm(c.preset, c.lm, c.lmSource, log);
+  const a = encoderRef(c.preset, "audio");
+  const v = encoderRef(c.preset, "video");
+  const model = new AvsrTrainModel(avsrConfigOf(c, lm, a.dim, v.dim), lm.tokenizer, new Rng(c.seed).fork("avsr-model"), lm.llm);
+  return { model, tokenizer: lm.tokenizer, lm };
+}
+
+/** results/runs/<id>, or the path itself when `run` is a path to a run folder. */
+export function runDirOf(run: string): string {
+  if (isAbsolute(run) || run.includes("/")) return run;
+  return resultsDir("runs", run);
+}
+
+export function readRunConfig(runDir: string): RunConfig {
+  const p = join(runDir, "config.json");
+  if (!existsSync(p)) throw new Error(`${runDir} is not a training run (no config.json)`);
+  const j = JSON.parse(readFileSync(p, "utf8")) as { run?: RunConfig };
+  if (!j.run) throw new Error(`${p} has no run config`);
+  return j.run;
+}
+
+/** Loads the trained (trainable) parameters of the newest checkpoint; returns its step. */
+export function restoreTrained(model: AvsrModel, runDir: string): number {
+  const dir = latestCheckpoint(join(runDir, "checkpoints"));
+  if (!dir) throw new Error(`${runDir}: no checkpoint to evaluate`);
+  const ck = loadCheckpoint(dir);
+  const own = model.parameterMap();
+  for (const [n, r] of ck.params) {
+    const v = own.get(n);
+    if (!v) throw new Error(`${dir}: parameter ${n} not in the model`);
+    const t = rawToTensor(r);
+    v.assign(t);
+    t.dispose();
+  }
+  return ck.state.step;
+}
+
+export interface DecodeSetOptions {
+  beamWidth: number;
+  maxNewTokens: number;
+  batchSize: number;
+  lengthPenalty?: number;
+}
+
+/** Hypothesis text per utterance (same order as `utts`), decoded in length-sorted batches. */
+export function decodeUtterances(model: AvsrModel, tokenizer: BpeTokenizer, set: EvalSet, utts: readonly Utterance[], task: Task, rates: Rates, o: DecodeSetOptions, onBatch?: (done: number) => void): string[] {
+  const order = [...utts.keys()].sort((i, j) => evalLength(set, utts[i]!) - evalLength(set, utts[j]!));
+  const hyps = new Array<string>(utts.length);
+  let done = 0;
+  for (let s = 0; s < order.length; s += o.batchSize) {
+    const idx = order.slice(s, s + o.batchSize);
+    const samples = evalSamples(set, idx.map((i) => utts[i]!));
+    try {
+      const ids = tf.tidy(() => transcribe(model, samples, task, rates, { beamWidth: o.beamWidth, maxNewTokens: o.maxNewTokens, lengthPenalty: o.lengthPenalty }));
+      idx.forEach((i, k) => (hyps[i] = tokenizer.decode(ids[k]!)));
+    } finally {
+      disposeSamples(samples);
+    }
+    done += idx.length;
+    onBatch?.(done);
+  }
+  return hyps;
+}

@@ -1,0 +1,128 @@
+/**
+ * What the encoders see and what they are taught to emit during CTC pretraining.
+ *
+ * Targets (from the corpus's alignment files, train split only for the inventory):
+ * - audio: the espeak phoneme sequence (about 90 symbols over the accents of the voices). Phonemes,
+ *   not characters: the synthetic speech is exactly its phoneme string, so a phoneme CTC head makes the
+ *   audio features a clean, nearly unambiguous phonetic code that the LLM then spells (the role Whisper's
+ *   features play for Llama in the paper).
+ * - video: the viseme sequence (15 classes, silence dropped, runs of the same viseme merged). A viseme
+ *   target teaches the video encoder exactly what lips show and nothing they do not: p/b/m, f/v, t/d/n/l
+ *   stay one class each, so its features are informative but homophene-ambiguous, as AV-HuBERT's are
+ *   for real lip reading.
+ *
+ * Inputs:
+ * - audio: Whisper-like log-mel [T, 80] at 100 frames/s of the 16 kHz waveform, optionally mixed with
+ *   babble (NoiseBank) at an SNR drawn from TRAIN_SNRS per sample (pretraining augmentation; makes the
+ *   frozen features degrade gracefully rather than collapse in noise).
+ * - video: the rendered mouth clip at `videoSize` (see encoders.ts for the choice), normalised with the
+ *   paper's (0.421, 0.165); [T, S, S] at 25 fps.
+ */
+import type { SyntheticCorpus, Utterance } from "../data/index.js";
+import { logMel } from "../audio/features.js";
+import type { NoiseBank } from "../audio/noise.js";
+import { TRAIN_SNRS } from "../audio/noise.js";
+import { normalizeVideo } from "../video/transforms.js";
+import { VISEMES } from "../video/visemes.js";
+import type { Rng } from "../util/rng.js";
+
+export type EncoderModality = "audio" | "video";
+
+/** CTC output inventory: class 0 is the blank, unit i is class i + 1. */
+export interface UnitInventory {
+  kind: "phoneme" | "viseme";
+  units: string[];
+}
+
+export function visemeInventory(): UnitInventory {
+  return { kind: "viseme", units: VISEMES.filter((v) => v !== "sil") };
+}
+
+/** Phoneme symbols of the train split's alignments, sorted (code point order) for determinism. */
+export function phonemeInventory(ds: SyntheticCorpus, utts: readonly Utterance[] = ds.utterances("train")): UnitInventory {
+  const set = new Set<string>();
+  for (const u of utts) for (const [p] of ds.alignment(u.id).phonemes) if (p !== "") set.add(p);
+  return { kind: "phoneme", units: [...set].sort() };
+}
+
+/** The CTC label sequence of an utterance (classes 1..N); unknown units are dropped. */
+export function targetsOf(ds: SyntheticCorpus, id: string, inv: UnitInventory): number[] {
+  const index = new Map(inv.units.map((u, i) => [u, i + 1] as const));
+  const a = ds.alignment(id);
+  const out: number[] = [];
+  if (inv.kind === "phoneme") {
+    for (const [p] of a.phonemes) {
+      const c = index.get(p);
+      if (c !== undefined) out.push(c);
+    }
+  } else {
+    for (const [v] of a.visemes) {
+      const c = index.get(v);
+      if (c === undefined) continue; // silence
+      if (out.length === 0 || out[out.length - 1] !== c) out.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * Frame-level labels of an utterance for the auxiliary cross-entropy: the class of the unit whose
+ * interval holds each output frame's centre ((t + 0.5) / fps seconds), 0 outside any unit (silence).
+ * Phoneme intervals for audio; viseme intervals (silence = 0) for video, on the audio clock (the
+ * rendered video's ±40 ms AV offset is at most one frame and is ignored).
+ */
+export function frameTargetsOf(ds: SyntheticCorpus, id: string, inv: UnitInventory, frames: number, fps: number): Int32Array {
+  const index = new Map(inv.units.map((u, i) => [u, i + 1] as const));
+  const a = ds.alignment(id);
+  const spans = inv.kind === "phoneme" ? a.phonemes : a.visemes;
+  const out = new Int32Array(frames);
+  let j = 0;
+  for (let t = 0; t < frames; t++) {
+    const c = (t + 0.5) / fps;
+    while (j < spans.length && spans[j]![2] <= c) j++;
+    if (j < spans.length && spans[j]![1] <= c) out[t] = index.get(spans[j]![0]) ?? 0;
+  }
+  return out;
+}
+
+/** One encoder input: row-major [frames, width] for audio (width 80), [frames, S·S] for video. */
+export interface EncoderInput {
+  data: Float32Array;
+  frames: number;
+}
+
+export function audioInput(ds: SyntheticCorpus, id: string, opts: { noise?: NoiseBank; rng?: Rng; snrDb?: number | null; evalSeed?: number } = {}): EncoderInput {
+  let audio = ds.loadAudioSync(id);
+  if (opts.noise && opts.snrDb !== undefined && opts.snrDb !== null) {
+    audio = opts.noise.mixForEval(audio, id, "babble", opts.snrDb, opts.evalSeed ?? 0);
+  } else if (opts.noise && opts.rng) {
+    audio = opts.noise.augment(audio, opts.rng, "babble", TRAIN_SNRS).audio;
+  }
+  const mel = logMel(audio);
+  return { data: mel.data, frames: mel.frames };
+}
+
+export function videoInput(ds: SyntheticCorpus, id: string, size: number): EncoderInput {
+  const c = normalizeVideo(ds.loadVideoSync(id, { size }));
+  return { data: c.data, frames: c.frames };
+}
+
+/** Stacks inputs into a zero-padded [B, Tmax, ...inner] buffer. */
+export function padBatch(items: readonly EncoderInput[], inner: number): { data: Float32Array; T: number; lengths: number[] } {
+  const T = Math.max(...items.map((x) => x.frames));
+  const data = new Float32Array(items.length * T * inner);
+  items.forEach((x, b) => data.set(x.data.subarray(0, x.frames * inner), b * T * inner));
+  return { data, T, lengths: items.map((x) => x.frames) };
+}
+
+/** Edit distance between two label sequences (for PER / viseme error rate). */
+export function editDistance(a: readonly number[], b: readonly number[]): number {
+  const m = b.length;
+  let prev = Array.from({ length: m + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= m; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = cur;
+  }
+  return prev[m]!;
+}

@@ -1,0 +1,108 @@
+/**
+ * The AVSR pipeline at smoke size, through the CLIs and the library: train (Omni-AVSR-ST and the
+ * baselines), resume after an interruption, evaluate (clean and babble, deterministic), and the files
+ * each step writes. Uses the shipped smoke encoders (checkpoints/encoders/smoke) and builds the smoke
+ * feature cache when it is missing (seconds).
+ */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { initBackend } from "../../src/backend/index.js";
+import { openCorpus } from "../../src/data/index.js";
+import { buildFeatureCache } from "../../src/features/cache.js";
+import { readCsv } from "../../src/report/csv.js";
+import { resolveRunConfig } from "../../src/pipeline/config.js";
+import { trainRun } from "../../src/pipeline/train.js";
+import { evaluateRun, evalName } from "../../src/pipeline/eval.js";
+import { latestCheckpoint } from "../../src/train/checkpoint.js";
+
+const repo = join(import.meta.dirname, "..", "..");
+const root = mkdtempSync(join(tmpdir(), "omni-pipe-"));
+const quiet = () => {};
+const env = { ...process.env, OMNI_RESULTS_DIR: join(root, "results") };
+
+before(async () => {
+  await initBackend();
+  await openCorpus("smoke", { generateIfMissing: true });
+  await buildFeatureCache({ preset: "smoke", log: quiet });
+});
+
+function run(script: string, args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join("scripts", script), ...args], { cwd: repo, env, encoding: "utf8" });
+  assert.equal(r.status, 0, `${script} ${args.join(" ")} failed:\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+test("run configs: ids, method checks, rate parsing", () => {
+  const c = resolveRunConfig({ method: "omni-st", preset: "default", seed: 1 });
+  assert.equal(c.runId, "default-omni-st-a4_16-v2_5-tiny-s1");
+  assert.deepEqual(c.lambdas, [1, 1.5, 1]);
+  assert.equal(resolveRunConfig({ method: "llama-avsr", preset: "smoke", task: "asr", audioRates: [16], videoRates: [2] }).runId, "smoke-llama-avsr-asr-a16-v2-tiny-s0");
+  assert.equal(resolveRunConfig({ method: "omni-s", preset: "smoke", lambdas: [1, 2, 1] }).runId, "smoke-omni-s-a4_16-v2_5-tiny-l1_2_1-s0");
+  assert.throws(() => resolveRunConfig({ method: "llama-mtsk", preset: "smoke" }), /--task/);
+  assert.throws(() => resolveRunConfig({ method: "omni-st", preset: "smoke", task: "asr" }), /multi-task/);
+  assert.throws(() => resolveRunConfig({ method: "llama-mt", preset: "smoke", audioRates: [4, 16] }), /one rate pair/);
+  assert.equal(evalName("asr", { audio: 4, video: 2 }), "asr_4-0");
+  assert.equal(evalName("avsr", { audio: 16, video: 5 }, -2.5), "avsr_16-5_babble-2.5");
+});
+
+test("CLI: train omni-st then eval writes complete hypotheses and finite scores", () => {
+  const out = join(root, "cli-run");
+  const t = run("train.ts", ["--method", "omni-st", "--preset", "smoke", "--seed", "1", "--out", out]);
+  const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+  assert.equal(summary.steps, 6);
+  assert.ok(summary.tokensPerSecond > 0);
+  assert.match(t.stderr, /\[omni-st\] step 6\/6 \| loss .* \| asr .* \| vsr .* \| avsr .* tok\/s/);
+  assert.match(t.stderr, /\[val\] step 6/);
+  const metrics = readCsv(join(out, "metrics.csv"));
+  assert.equal(metrics.length, 6);
+  assert.ok(metrics.every((r) => Number.isFinite(Number(r.loss_asr)) && Number.isFinite(Number(r.loss_vsr)) && Number.isFinite(Number(r.loss_avsr))));
+  assert.equal(readCsv(join(out, "val.csv")).length, 3);
+  assert.ok(latestCheckpoint(join(out, "checkpoints")));
+  const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+  assert.equal(cfg.run.method, "omni-st");
+
+  run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--limit", "10", "--beam", "2", "--max-new-tokens", "6"]);
+  const rows = readCsv(join(out, "eval", "avsr_4-2.csv"));
+  assert.equal(rows.length, 10);
+  assert.ok(rows.every((r) => typeof r.ref === "string" && String(r.ref).length > 0 && "hyp" in r));
+  const res = JSON.parse(readFileSync(join(out, "eval", "avsr_4-2.json"), "utf8"));
+  assert.ok(Number.isFinite(res.wer) && res.wer >= 0);
+  assert.equal(res.utterances, 10);
+  assert.equal(res.beam, 2);
+});
+
+test("an interrupted training run resumes to the same weights", async () => {
+  const params = { method: "omni-t" as const, preset: "smoke", seed: 2 };
+  const a = join(root, "resume-a");
+  const b = join(root, "resume-b");
+  await trainRun(params, a, { log: quiet });
+  await assert.rejects(trainRun(params, b, { log: quiet, stopAfter: 4 }), /stopped after step 4/);
+  assert.ok(!existsSync(join(b, "summary.json")));
+  const s = await trainRun(params, b, { log: quiet });
+  const wa = readFileSync(join(latestCheckpoint(join(a, "checkpoints"))!, "model.safetensors"));
+  const wb = readFileSync(join(latestCheckpoint(join(b, "checkpoints"))!, "model.safetensors"));
+  assert.deepEqual(wb, wa);
+  assert.deepEqual(readCsv(join(b, "metrics.csv")).map((r) => r.loss), readCsv(join(a, "metrics.csv")).map((r) => r.loss));
+  // a finished run is not retrained
+  const again = await trainRun(params, b, { log: quiet });
+  assert.equal(again.trainSeconds, s.trainSeconds);
+});
+
+test("baselines train with the same code; babble evaluation is deterministic", async () => {
+  const avsr = join(root, "llama-avsr");
+  await trainRun({ method: "llama-avsr", preset: "smoke", task: "asr", audioRates: [16], videoRates: [5], steps: 2 }, avsr, { log: quiet });
+  await trainRun({ method: "llama-mtsk", preset: "smoke", task: "vsr", steps: 2 }, join(root, "mtsk"), { log: quiet });
+  await trainRun({ method: "llama-mt", preset: "smoke", audioRates: [16], videoRates: [5], steps: 2 }, join(root, "mt"), { log: quiet });
+  const m = readCsv(join(root, "mtsk", "metrics.csv"));
+  assert.equal(Number(m[0]!.passes), 2, "Llama-MTSK runs every video rate each step");
+  const e1 = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, snr: 0, limit: 6, beam: 1, maxNewTokens: 6 }, quiet);
+  const first = readFileSync(e1.csv, "utf8");
+  const e2 = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, snr: 0, limit: 6, beam: 1, maxNewTokens: 6 }, quiet);
+  assert.equal(readFileSync(e2.csv, "utf8"), first);
+  assert.ok(e1.csv.endsWith("asr_16-0_babble0.csv"));
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 4, video: 5 }, limit: 2 }, quiet), /no audio projector for rate 4/);
+});

@@ -1,0 +1,102 @@
+/**
+ * Encoder pretraining: the fast CTC loss and the MaxPoolGrad override against the stock versions, and a
+ * smoke-sized pretraining run that is interrupted, resumed, exported and loaded back.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../src/backend/index.js";
+import { openCorpus } from "../../src/data/index.js";
+import { ctcLoss } from "../../src/models/ctc.js";
+import { ctcLossFast } from "../../src/pretrain/encoder-ctc.js";
+import { installFastMaxPoolGrad } from "../../src/pretrain/encoder-kernels.js";
+import { audioInput, encodeInputs, loadEncoder, phonemeInventory, pretrainEncoder, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders.js";
+import { Rng } from "../../src/util/rng.js";
+
+const quiet = () => {};
+
+test("ctcLossFast equals ctcLoss in value and gradient", async () => {
+  await initBackend();
+  const r = new Rng(7);
+  const [B, T, C] = [4, 11, 6];
+  const x = tf.tensor3d(Array.from({ length: B * T * C }, () => 2 * r.normal()), [B, T, C]);
+  const labels = [[1, 2, 2, 3], [5], [4, 1, 4, 2, 1], []];
+  const lens = [11, 6, 10, 3];
+  const a = ctcLoss(x, labels, lens).dataSync()[0]!;
+  const b = ctcLossFast(x, labels, lens).dataSync()[0]!;
+  assert.ok(Math.abs(a - b) < 1e-4 * Math.abs(a), `${a} vs ${b}`);
+  const ga = tf.grad((z: tf.Tensor) => ctcLoss(z as tf.Tensor3D, labels, lens))(x).dataSync();
+  const gb = tf.grad((z: tf.Tensor) => ctcLossFast(z as tf.Tensor3D, labels, lens))(x).dataSync();
+  for (let i = 0; i < ga.length; i++) assert.ok(Math.abs(ga[i]! - gb[i]!) < 1e-5, `grad ${i}: ${ga[i]} vs ${gb[i]}`);
+});
+
+test("ctcLossFast gives unalignable rows zero loss and gradient", async () => {
+  await initBackend();
+  const x = tf.randomNormal([2, 3, 4], 0, 1, "float32", 1) as tf.Tensor3D;
+  // row 0 needs 1,1 -> at least 3 frames with a blank between: fits; row 1 needs 4 labels in 2 frames: cannot
+  const g = tf.grad((z: tf.Tensor) => ctcLossFast(z as tf.Tensor3D, [[1, 1], [1, 2, 3, 1]], [3, 2]))(x).arraySync() as number[][][];
+  assert.ok(g[1]!.flat().every((v) => v === 0));
+  assert.ok(g[0]!.flat().some((v) => v !== 0));
+});
+
+test("fast MaxPoolGrad equals the stock kernel", async () => {
+  await initBackend();
+  const x = tf.randomNormal([2, 9, 10, 3], 0, 1, "float32", 3) as tf.Tensor4D;
+  const w = tf.randomNormal([2, 5, 5, 3], 0, 1, "float32", 4);
+  const f = (z: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(z as tf.Tensor4D, 3, 2, "same"), w));
+  const stock = tf.grad(f)(x).dataSync();
+  assert.ok(installFastMaxPoolGrad());
+  const fast = tf.grad(f)(x).dataSync();
+  // same positions; sums of overlapping windows may round differently in float32
+  assert.equal(fast.length, stock.length);
+  for (let i = 0; i < fast.length; i++) assert.ok(Math.abs(fast[i]! - stock[i]!) <= 1e-6 * (1 + Math.abs(stock[i]!)), `${i}: ${fast[i]} vs ${stock[i]}`);
+});
+
+test("targets: phonemes for audio, merged visemes (no silence) for video", async () => {
+  const ds = await openCorpus("smoke", { generateIfMissing: true });
+  const id = ds.utterances("val")[0]!.id;
+  const ph = targetsOf(ds, id, phonemeInventory(ds));
+  assert.equal(ph.length, ds.alignment(id).phonemes.length);
+  const vis = targetsOf(ds, id, visemeInventory());
+  assert.ok(vis.length > 0 && vis.every((c, i) => c >= 1 && c <= 15 && (i === 0 || vis[i - 1] !== c)));
+  assert.equal(editDistance([1, 2, 3], [1, 3, 4, 5]), 3);
+});
+
+test("smoke pretraining: interrupted + resumed equals uninterrupted; export loads back", async () => {
+  await initBackend();
+  const root = mkdtempSync(join(tmpdir(), "omni-enc-"));
+  const train = { steps: 6, checkpointEvery: 2, valLimit: 4 };
+  const base = { preset: "smoke", modality: "audio" as const, seed: 3, train, log: quiet };
+  const a = await pretrainEncoder({ ...base, workDir: join(root, "a"), outDir: join(root, "a-out") });
+  await assert.rejects(pretrainEncoder({ ...base, workDir: join(root, "b"), outDir: join(root, "b-out"), stopAfter: 3 }), /stopped after step 3/);
+  assert.ok(!existsSync(join(root, "b-out", "metrics.json")));
+  const b = await pretrainEncoder({ ...base, workDir: join(root, "b"), outDir: join(root, "b-out") });
+  assert.equal(a.skipped, false);
+  assert.deepEqual(readFileSync(join(root, "b-out", "encoder.safetensors")), readFileSync(join(root, "a-out", "encoder.safetensors")));
+  assert.equal(b.metrics.valErrorRate, a.metrics.valErrorRate);
+  for (const f of ["encoder.safetensors", "config.json", "metrics.json", "provenance.json"]) assert.ok(existsSync(join(root, "a-out", f)), f);
+  assert.ok(statSync(join(root, "a-out", "encoder.safetensors")).size < 20 * 2 ** 20);
+  const prov = JSON.parse(readFileSync(join(root, "a-out", "provenance.json"), "utf8"));
+  assert.equal(prov.seed, 3);
+  assert.match(prov.dataHash, /^[0-9a-f]{64}$/);
+  // an existing export is not retrained
+  const again = await pretrainEncoder({ ...base, workDir: join(root, "a"), outDir: join(root, "a-out") });
+  assert.equal(again.skipped, true);
+  // the loaded encoder computes features of the right shape, padding-independent
+  const enc = loadEncoder("smoke", "audio", join(root, "a-out"));
+  const ds = await openCorpus("smoke");
+  const [u1, u2] = ds.utterances("val");
+  const x1 = audioInput(ds, u1!.id);
+  const x2 = audioInput(ds, u2!.id);
+  const alone = encodeInputs(enc.model.encoder, enc.spec, [x1])[0]!;
+  const batched = encodeInputs(enc.model.encoder, enc.spec, [x1, x2]);
+  assert.equal(alone.length, Math.ceil(x1.frames / 2) * enc.dim);
+  assert.equal(batched[1]!.length, Math.ceil(x2.frames / 2) * enc.dim);
+  let maxDiff = 0;
+  for (let i = 0; i < alone.length; i++) maxDiff = Math.max(maxDiff, Math.abs(alone[i]! - batched[0]![i]!));
+  assert.ok(maxDiff < 1e-4, `padding changed the features by ${maxDiff}`);
+  assert.ok(enc.model.encoder.trainableParameters().length === 0, "loaded encoder is frozen");
+});
