@@ -1,9 +1,11 @@
 /**
  * `npm run reproduce` (after scripts/setup.sh): the main job.
  *
- * Until the experiment pipeline lands, this is the demonstration of the loop every experiment uses:
- * train a tiny model on the best backend, write its table (CSV) and its loss curve (PNG + HTML) under
- * results/demo/, then execute every notebook into results/notebooks/. OMNI_SMOKE=1 runs it at smoke size.
+ * Until the paper's reproduction (`npm run reproduce:paper`) gives meaningful numbers at the default size,
+ * this is the demonstration of the loop every experiment uses: train a tiny model on the best backend,
+ * write its table (CSV) and its loss curve (PNG + HTML) under results/demo/, then execute the notebooks
+ * that do not need the experiment grid (00 environment, 01 corpus) into results/notebooks/.
+ * OMNI_SMOKE=1 runs it at smoke size.
  */
 import { initBackend, describeBackend } from "../src/backend/index.js";
 import { trainTiny } from "../src/demo/tiny.js";
@@ -37,7 +39,9 @@ console.log(tableToMarkdown(rows, { digits: 4 }));
 console.error(`[reproduce] wrote ${out}/loss.csv, ${saved.png ?? "(no PNG: " + saved.pngError + ")"}, ${saved.html}`);
 
 stage(2, 2, "executing the notebooks");
-const results = await runNotebooks(listNotebooks(), { outDir: resultsDir("notebooks"), timeoutS: -1 });
+// Notebooks 02-08 run or read the experiment grid of `npm run reproduce:paper`.
+const demoNotebooks = listNotebooks().filter((n) => /\/0[01]_[^/]*\.ipynb$/.test(n));
+const results = await runNotebooks(demoNotebooks, { outDir: resultsDir("notebooks"), timeoutS: -1 });
 const failed = results.filter((r) => !r.ok);
 console.error(`\n[reproduce] done in ${formatDuration((Date.now() - started) / 1000)}: ${results.length - failed.length}/${results.length} notebooks ok`);
 if (failed.length > 0) {

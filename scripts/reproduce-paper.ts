@@ -1,0 +1,55 @@
+/**
+ * `npm run reproduce:paper` (after scripts/setup.sh): the paper's reproduction. Runs the pipeline of
+ * src/experiments/reproduce.ts (corpus, pretrained encoders and LMs, feature cache, the experiment grid
+ * in a resumable two-process pool, tables and figures under results/, the README's results section),
+ * then executes every notebook into results/notebooks/. Re-running after an interruption resumes.
+ *
+ *   npm run reproduce:paper                      the default size (results/)
+ *   npm run reproduce:paper -- --smoke           the smoke size (results/smoke/); same as OMNI_SMOKE=1
+ *   npm run reproduce:paper -- --no-notebooks    skip the notebook stage
+ *   npm run reproduce:paper -- --notebooks 04    only the notebooks whose name matches
+ *   npm run reproduce:paper -- --status          where a (running or interrupted) reproduction stands; runs nothing
+ *   npm run reproduce:paper -- --report          only aggregate the runs done so far (tables, figures, README)
+ *
+ * It becomes `npm run reproduce` once its default run gives meaningful results (see README, "Status").
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    "no-notebooks": { type: "boolean", default: false },
+    notebooks: { type: "string" },
+    status: { type: "boolean", default: false },
+    report: { type: "boolean", default: false },
+  },
+});
+if (values.smoke) process.env.OMNI_SMOKE = "1";
+
+const { reproduce, reproStatus } = await import("../src/experiments/reproduce.js");
+const { resultsDir } = await import("../src/util/paths.js");
+const { formatDuration } = await import("../src/util/progress.js");
+const { listNotebooks, runNotebooks } = await import("./notebooks/runner.js");
+
+if (values.status) {
+  const s = reproStatus();
+  console.log(`runs done ${s.done}/${s.total}; estimated ${formatDuration(s.secondsLeft)} of grid work left on 2 cores (+ aggregation and notebooks)`);
+  for (const id of s.pending) console.log(`  pending ${id}`);
+  process.exit(0);
+}
+
+const started = Date.now();
+const notebooks = values["no-notebooks"] || values.report ? [] : listNotebooks().filter((n) => !values.notebooks || n.split("/").pop()!.includes(values.notebooks));
+const r = await reproduce({ tailSeconds: notebooks.length * 40, reportOnly: values.report });
+console.error(`[reproduce] pipeline done in ${formatDuration(r.seconds)}; ${r.written.length} files written`);
+
+if (notebooks.length > 0) {
+  console.error(`\n[reproduce] stage 8/8: executing ${notebooks.length} notebooks into ${resultsDir("notebooks")} (elapsed ${formatDuration((Date.now() - started) / 1000)})`);
+  const results = await runNotebooks(notebooks, { outDir: resultsDir("notebooks"), timeoutS: -1 });
+  const failed = results.filter((x) => !x.ok);
+  if (failed.length > 0) {
+    for (const f of failed) console.error(`FAILED ${f.message}`);
+    process.exit(1);
+  }
+}
+console.error(`\n[reproduce] done in ${formatDuration((Date.now() - started) / 1000)}`);

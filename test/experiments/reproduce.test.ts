@@ -1,0 +1,90 @@
+/**
+ * The reproduction pipeline (`npm run reproduce -- --smoke`) end to end at smoke size, into a temporary
+ * results folder: every stage, every experiment's CSV and PNG, the findings, the README section (written
+ * to results/README_results.md at smoke size, never to README.md), one executed notebook; then a second
+ * run resumes with every job skipped. Plus the plan's structure (shared runs, cell unions) and the
+ * README marker rewrite.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { experimentRuns, planJobs, REPRO_SIZES, table1Cells, type TrainEvalParams } from "../../src/experiments/plan.js";
+import { writeReadmeSection } from "../../src/experiments/reproduce.js";
+import { readCsv } from "../../src/report/csv.js";
+import { resolveRunConfig } from "../../src/pipeline/config.js";
+
+const repo = join(import.meta.dirname, "..", "..");
+
+test("the plan: Table I has 8+3+4 baseline models and 3 Omni models per seed; experiments share runs", () => {
+  const size = REPRO_SIZES.default;
+  const t1 = experimentRuns("table1", size);
+  const count = (m: string) => t1.filter((r) => r.train.method === m).length;
+  assert.equal(count("llama-avsr"), 8);
+  assert.equal(count("llama-mtsk"), 3);
+  assert.equal(count("llama-mt"), 4);
+  assert.equal(count("omni-st"), size.omniSeeds.length);
+  assert.equal(table1Cells(size).length, 8);
+  const jobs = planJobs(["table1", "rate_curve", "noise", "llm_scaling", "lambda"], size);
+  const ids = new Set(jobs.map((j) => j.id));
+  assert.equal(ids.size, jobs.length);
+  // Table I's Omni-AVSR-ST seed 0 also serves the noise sweep, LLM scaling (tiny) and λ = (1,1.5,1)
+  const st0 = jobs.find((j) => j.id === resolveRunConfig({ method: "omni-st", preset: "default", seed: 0 }).runId)!;
+  const p = st0.params as unknown as TrainEvalParams;
+  assert.equal(p.cells.length, 8 + 4 * size.snrs.length, "8 clean Table I cells + 4 task/rate pairs x SNRs");
+  // 15 baseline + 6 Omni + 2 more LMs + 2 more λ; the noise sweep's separate models are Table I's
+  assert.equal(jobs.length, 15 + 3 * size.omniSeeds.length + (size.lmSizes.length - 1) + 2);
+});
+
+test("the README section is replaced between the markers only", () => {
+  const dir = mkdtempSync(join(tmpdir(), "readme-"));
+  const f = join(dir, "README.md");
+  writeFileSync(f, "# T\n\nbefore\n<!-- results: begin (written by npm run reproduce) -->\nold\n<!-- results: end -->\nafter\n");
+  writeReadmeSection(f, "new **table**\n");
+  assert.equal(readFileSync(f, "utf8"), "# T\n\nbefore\n<!-- results: begin (written by npm run reproduce) -->\nnew **table**\n<!-- results: end -->\nafter\n");
+});
+
+test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one notebook; a re-run resumes", { timeout: 600_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), "repro-smoke-"));
+  const env = { ...process.env, OMNI_SMOKE: "1", OMNI_RESULTS_DIR: out };
+  const readmeBefore = readFileSync(join(repo, "README.md"), "utf8");
+  const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "scripts/reproduce-paper.ts", "--smoke", ...args], { cwd: repo, env, encoding: "utf8" });
+  const first = run(["--notebooks", "03_"]);
+  assert.equal(first.status, 0, first.stderr.slice(-4000));
+  for (let s = 1; s <= 7; s++) assert.match(first.stderr, new RegExp(`stage ${s}/7: .*eta`), `stage ${s}`);
+  assert.match(first.stderr, /stage 8\/8: executing 1 notebooks/);
+  for (const [dir, files] of Object.entries({
+    table1: ["table1.csv", "table1.png", "table1_paper_lrs3.csv"],
+    rate_curve: ["rate_curve.csv", "rate_curve_asr.png", "rate_curve_vsr.png", "rate_curve_avsr.png"],
+    noise: ["noise.csv", "noise.png"],
+    llm_scaling: ["llm_scaling.csv", "llm_scaling.png"],
+    lambda: ["lambda.csv", "lambda.png"],
+  })) {
+    for (const f of files) assert.ok(existsSync(join(out, dir, f)), `${dir}/${f}`);
+  }
+  const t1 = readCsv(join(out, "table1", "table1.csv"));
+  assert.deepEqual(t1.map((r) => r.method), ["Llama-AVSR", "Llama-MTSK", "Llama-MT", "Omni-AVSR-S", "Omni-AVSR-T", "Omni-AVSR-ST"]);
+  for (const r of t1) {
+    for (const c of ["asr_4", "asr_16", "vsr_2", "vsr_5", "avsr_4_2", "avsr_4_5", "avsr_16_2", "avsr_16_5", "avg"]) assert.ok(Number.isFinite(Number(r[c])), `${r.method} ${c}`);
+  }
+  assert.equal(Number(t1.find((r) => r.method === "Llama-AVSR")!.trained_models), 8);
+  assert.equal(Number(t1.find((r) => r.method === "Omni-AVSR-ST")!.trained_models), 1);
+  assert.equal(Number(t1.find((r) => r.method === "Omni-AVSR-ST")!.seeds), 2);
+  assert.ok(readCsv(join(out, "findings.csv")).length >= 5);
+  const md = readFileSync(join(out, "README_results.md"), "utf8");
+  assert.match(md, /### Table I \(ours\)/);
+  assert.match(md, /### Noise sweep/);
+  assert.match(md, /### LLM scaling/);
+  assert.equal(readFileSync(join(repo, "README.md"), "utf8"), readmeBefore, "the smoke size never writes README.md");
+  const nbs = readdirSync(join(out, "notebooks"));
+  assert.ok(nbs.some((n) => n.startsWith("03_") && n.endsWith(".ipynb") && !n.includes("failed")), nbs.join(", "));
+  const jobs = readdirSync(join(out, "runs")).filter((d) => existsSync(join(out, "runs", d, "done.json")));
+  assert.ok(jobs.length >= 20, `${jobs.length} runs done`);
+
+  const second = run(["--no-notebooks"]);
+  assert.equal(second.status, 0, second.stderr.slice(-4000));
+  assert.match(second.stderr, new RegExp(`\\[pool\\] ${jobs.length}/${jobs.length} jobs already done`));
+  assert.doesNotMatch(second.stderr, /\[pool\] start /);
+});
