@@ -54,7 +54,7 @@ import { openCorpus } from "../data/index.js";
 import { LeakDetector } from "../data/lm-text.js";
 import { Llm, LlmConfig, LlmSize, LLM_SIZES, IGNORE, llmConfig, maskedCrossEntropy } from "../models/llm.js";
 import { BOS_ID, BpeTokenizer, BpeTokenizerJSON, EOS_ID, WORD_START } from "../text/tokenizer.js";
-import { AdamW, AdamWConfig, ScheduleConfig, clipByGlobalNorm, cosineLr } from "../train/optim.js";
+import { AdamW, AdamWConfig, ScheduleConfig, clippedAdamWStep, cosineLr } from "../train/optim.js";
 import { latestCheckpoint, loadCheckpoint, loadSafetensorsFile, rawToTensor, saveCheckpoint, saveSafetensorsFile } from "../train/checkpoint.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { Row, writeCsvSync } from "../report/csv.js";
@@ -365,23 +365,17 @@ export interface LmStepResult {
 
 /** One AdamW step of next-token cross-entropy on a batch [B, T]. */
 export function lmTrainStep(llm: Llm, opt: AdamW, ids: Int32Array, targets: Int32Array, B: number, T: number, lr: number, clipNorm: number): LmStepResult {
-  const params = llm.trainableParameters();
-  const { value, grads } = tf.variableGrads(
+  return clippedAdamWStep(
+    llm.trainableParameters(),
     () =>
       tf.tidy(() => {
         const out = llm.forward({ ids: tf.tensor2d(ids, [B, T], "int32") }, { logits: "all" });
         return maskedCrossEntropy(out.logits!, targets);
       }),
-    params.map(([, v]) => v),
+    opt,
+    lr,
+    clipNorm,
   );
-  const byName = new Map<string, tf.Tensor | null>(params.map(([n, v]) => [n, grads[v.name] ?? null]));
-  const clipped = clipByGlobalNorm(byName, clipNorm);
-  opt.step(params, clipped.grads, lr);
-  tf.dispose([...clipped.grads.values()].filter((g): g is tf.Tensor => !!g));
-  tf.dispose(Object.values(grads).filter((g) => g));
-  const loss = value.dataSync()[0]!;
-  value.dispose();
-  return { loss, gradNorm: clipped.norm };
 }
 
 export const LM_METRICS_COLUMNS = ["step", "lr", "loss", "grad_norm", "tokens", "tokens_per_s", "elapsed_s", "val_loss"] as const;

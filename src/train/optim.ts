@@ -119,3 +119,25 @@ export function clipByGlobalNorm(grads: Map<string, tf.Tensor | null>, maxNorm: 
   }
   return { grads: out, norm };
 }
+
+/**
+ * One optimisation step shared by every trainer: gradients of `lossFn` with respect to the named
+ * parameters, clipped to a global norm, applied by AdamW. Returns the loss and the norm before clipping.
+ */
+export function clippedAdamWStep(
+  params: Array<[string, tf.Variable]>,
+  lossFn: () => tf.Scalar,
+  opt: AdamW,
+  lr: number,
+  clipNorm: number,
+): { loss: number; gradNorm: number } {
+  const { value, grads } = tf.variableGrads(lossFn, params.map(([, v]) => v));
+  const byName = new Map<string, tf.Tensor | null>(params.map(([n, v]) => [n, grads[v.name] ?? null]));
+  const clipped = clipByGlobalNorm(byName, clipNorm);
+  opt.step(params, clipped.grads, lr);
+  tf.dispose([...clipped.grads.values()].filter((g): g is tf.Tensor => !!g));
+  tf.dispose(Object.values(grads).filter((g) => g));
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  return { loss, gradNorm: clipped.norm };
+}

@@ -18,7 +18,7 @@ import { Progress } from "../util/progress.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { AvsrModel, AvsrSample } from "../models/avsr.js";
 import { Task, TASKS } from "../models/lora.js";
-import { AdamW, AdamWConfig, PAPER_ADAMW, ScheduleConfig, clipByGlobalNorm, cosineLr } from "./optim.js";
+import { AdamW, AdamWConfig, PAPER_ADAMW, ScheduleConfig, clippedAdamWStep, cosineLr } from "./optim.js";
 import { MatryoshkaSampler, MethodConfig, StepPlan, planStep, validateMethodConfig } from "./methods.js";
 import { latestCheckpoint, loadCheckpoint, rawToTensor, saveCheckpoint } from "./checkpoint.js";
 
@@ -47,28 +47,27 @@ export function trainStep(
 ): StepResult {
   const params = model.trainableParameters();
   const passLosses: tf.Scalar[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    let total: tf.Scalar = tf.scalar(0);
-    for (const p of plan.passes) {
-      const l = model.loss(samples, p.task, p.rates, { training: true, rng: dropoutRng });
-      passLosses.push(tf.keep(tf.clone(l)));
-      total = tf.add(total, tf.mul(l, p.weight));
-    }
-    return tf.div(total, plan.divisor) as tf.Scalar;
-  }, params.map(([, v]) => v));
-  const byName = new Map<string, tf.Tensor | null>(params.map(([n, v]) => [n, grads[v.name] ?? null]));
-  const clipped = clipByGlobalNorm(byName, clipNorm);
-  opt.step(params, clipped.grads, lr);
-  tf.dispose([...clipped.grads.values()].filter((g): g is tf.Tensor => !!g));
-  tf.dispose(Object.values(grads).filter((g) => g));
-  const loss = value.dataSync()[0]!;
-  value.dispose();
+  const { loss, gradNorm } = clippedAdamWStep(
+    params,
+    () => {
+      let total: tf.Scalar = tf.scalar(0);
+      for (const p of plan.passes) {
+        const l = model.loss(samples, p.task, p.rates, { training: true, rng: dropoutRng });
+        passLosses.push(tf.keep(tf.clone(l)));
+        total = tf.add(total, tf.mul(l, p.weight));
+      }
+      return tf.div(total, plan.divisor) as tf.Scalar;
+    },
+    opt,
+    lr,
+    clipNorm,
+  );
   const sums: Record<string, number[]> = {};
   plan.passes.forEach((p, i) => (sums[p.task] ??= []).push(passLosses[i]!.dataSync()[0]!));
   tf.dispose(passLosses);
   const perTask = Object.fromEntries(TASKS.map((t) => [t, sums[t] ? sums[t]!.reduce((a, b) => a + b, 0) / sums[t]!.length : NaN])) as Record<Task, number>;
   const tokensPerPass = samples.reduce((s, x) => s + (x.transcript?.length ?? 0) + 1, 0);
-  return { loss, perTask, gradNorm: clipped.norm, tokens: tokensPerPass * plan.passes.length, plan };
+  return { loss, perTask, gradNorm, tokens: tokensPerPass * plan.passes.length, plan };
 }
 
 export interface TrainerConfig {
