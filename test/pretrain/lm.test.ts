@@ -6,7 +6,6 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { AUDIO_END_ID, AUDIO_START_ID, BOS_ID, BpeTokenizer, EOS_ID, UNK_ID, VID
 import { latestCheckpoint, loadCheckpoint } from "../../src/train/checkpoint.js";
 import { Rng } from "../../src/util/rng.js";
 import { repoRoot } from "../../src/util/paths.js";
+import { runKillableChild } from "../helpers/kill-at-checkpoint.js";
 import {
   LmPretrainConfig,
   LM_SIZE_NAMES,
@@ -183,31 +183,17 @@ process.stdout.write("done " + r.step + "\\n");
 
 function runChild(input: string, workDir: string, killAt?: number): Promise<{ out: string; killed: boolean }> {
   const root = repoRoot();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD], {
-      cwd: root,
-      env: {
-        ...process.env,
-        INPUT: input,
-        WORK_DIR: workDir,
-        SLOW_MS: killAt ? "150" : "0",
-        BACKEND_URL: pathToFileURL(join(root, "src/backend/index.ts")).href,
-        LM_URL: pathToFileURL(join(root, "src/pretrain/lm.ts")).href,
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    let killed = false;
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (killAt && !killed && out.includes(`checkpoint ${killAt}\n`)) {
-        killed = true;
-        child.kill("SIGKILL");
-      }
-    });
-    child.on("error", reject);
-    child.on("exit", () => resolve({ out, killed }));
-  });
+  return runKillableChild(["--input-type=module", "-e", CHILD], {
+    cwd: root,
+    env: {
+      ...process.env,
+      INPUT: input,
+      WORK_DIR: workDir,
+      SLOW_MS: killAt ? "150" : "0",
+      BACKEND_URL: pathToFileURL(join(root, "src/backend/index.ts")).href,
+      LM_URL: pathToFileURL(join(root, "src/pretrain/lm.ts")).href,
+    },
+  }, killAt);
 }
 
 test("a run killed with SIGKILL and resumed equals an uninterrupted run", async () => {

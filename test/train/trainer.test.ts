@@ -1,7 +1,6 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -13,6 +12,7 @@ import { transcribe } from "../../src/eval/decode.js";
 import { corpusWer } from "../../src/eval/wer.js";
 import { disposeSamples } from "../../src/train/synthetic.js";
 import { makeSetup } from "./fixture.js";
+import { runKillableChild } from "../helpers/kill-at-checkpoint.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -88,23 +88,9 @@ test("resume after stopping continues exactly (in process) and memory stays flat
 });
 
 function runChild(runDir: string, steps: number, killAt?: number): Promise<{ out: string; killed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(here, "kill-child.ts")], {
-      env: { ...process.env, RUN_DIR: runDir, STEPS: String(steps), SLOW_MS: killAt ? "100" : "0" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    let killed = false;
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (killAt && !killed && out.includes(`checkpoint ${killAt}\n`)) {
-        killed = true;
-        child.kill("SIGKILL");
-      }
-    });
-    child.on("error", reject);
-    child.on("exit", () => resolve({ out, killed }));
-  });
+  return runKillableChild([join(here, "kill-child.ts")], {
+    env: { ...process.env, RUN_DIR: runDir, STEPS: String(steps), SLOW_MS: killAt ? "100" : "0" },
+  }, killAt);
 }
 
 test("a run killed with SIGKILL and resumed equals an uninterrupted run", async () => {
