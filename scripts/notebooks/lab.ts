@@ -15,6 +15,8 @@ export interface Lab {
   port: number;
   token: string;
   process: ChildProcess;
+  /** The last lines the server (and the kernels it started) printed: for error messages. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -95,5 +97,5 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
     await done;
     clearTimeout(timer);
   };
-  return { url: `${baseUrl}/tree?token=${token}`, baseUrl, port, token, process: child, stop };
+  return { url: `${baseUrl}/tree?token=${token}`, baseUrl, port, token, process: child, log: () => output.slice(-4000), stop };
 }
