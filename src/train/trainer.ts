@@ -208,6 +208,7 @@ export class Trainer {
     });
     const t0 = Date.now();
     let tokens = 0;
+    let elapsed = 0;
     let last: StepResult | undefined;
     while (this.step < untilStep) {
       const next = this.step + 1;
@@ -217,7 +218,7 @@ export class Trainer {
       last = trainStep(this.model, this.opt, samples, plan, lr, this.cfg.clipNorm, this.dropoutRng);
       this.step = next;
       tokens += last.tokens;
-      const elapsed = (Date.now() - t0) / 1000;
+      elapsed = (Date.now() - t0) / 1000;
       const tps = tokens / Math.max(1e-9, elapsed);
       const r0 = plan.passes[0]!.rates;
       const row = [next, lr, last.loss, last.perTask.asr, last.perTask.vsr, last.perTask.avsr, last.gradNorm, r0.audio, r0.video, plan.passes.length, last.tokens, tps, this.elapsedBefore + elapsed];
@@ -230,6 +231,8 @@ export class Trainer {
         onCheckpoint?.(next, dir);
       }
     }
+    // a later run() call in this process (the next training segment) continues the clock
+    this.elapsedBefore += elapsed;
     return last;
   }
 

@@ -75,6 +75,12 @@ test("resume after stopping continues exactly (in process) and memory stays flat
     assert.ok(pa.size > 0);
     for (const [k, v] of pa) assert.deepEqual(pb.get(k), v, k);
     assert.deepEqual(metricRows(b), metricRows(a));
+    // the clock (elapsed_s) runs on across segments of one process and across a resume
+    for (const dir of [a, b]) {
+      const elapsed = readFileSync(join(dir, "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[12]));
+      assert.equal(elapsed.length, 6);
+      for (let i = 1; i < elapsed.length; i++) assert.ok(elapsed[i]! >= elapsed[i - 1]!, `${dir}: elapsed_s ${elapsed.join(" ")}`);
+    }
     const ck = loadCheckpoint(latestCheckpoint(join(b, "checkpoints"))!);
     assert.equal(ck.state.step, 6);
     assert.equal(ck.state.optimizer.t, 6);
