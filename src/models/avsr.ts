@@ -69,6 +69,12 @@ export interface TextEncoder {
   encode(text: string): number[];
 }
 
+/** Projected modality tokens per sample ([N_i, dim]); absent for a modality the task does not use. */
+export interface ModalitySpans {
+  audio?: tf.Tensor2D[];
+  video?: tf.Tensor2D[];
+}
+
 export interface TrainInputs {
   /** [B, L, dim], right-padded with zeros. */
   embeds: tf.Tensor3D;
@@ -132,7 +138,7 @@ export class AvsrModel extends Module {
   }
 
   /** Projected tokens of one modality for every sample: [N_i, dim] each (one projector call for the batch). */
-  private modalityTokens(samples: readonly AvsrSample[], modality: Modality, rate: number): tf.Tensor2D[] {
+  modalityTokens(samples: readonly AvsrSample[], modality: Modality, rate: number): tf.Tensor2D[] {
     const pooled = samples.map((s) => {
       const f = s[modality];
       if (!f) throw new Error(`sample has no ${modality} features`);
@@ -144,14 +150,21 @@ export class AvsrModel extends Module {
     return lens.length === 1 ? [proj] : (tf.split(proj, lens, 0) as tf.Tensor2D[]);
   }
 
+  /** The projected tokens of the modalities a task uses, per sample ([N_i, dim] each). */
+  modalitySpans(samples: readonly AvsrSample[], task: Task, rates: Rates): ModalitySpans {
+    const use = taskUses(task);
+    return {
+      audio: use.audio ? this.modalityTokens(samples, "audio", rates.audio) : undefined,
+      video: use.video ? this.modalityTokens(samples, "video", rates.video) : undefined,
+    };
+  }
+
   /**
    * Per-sample sequence embeddings [L_i, dim] and, with transcripts, next-token targets [L_i].
    * Call inside tf.tidy (the result is made of new tensors).
    */
-  sequences(samples: readonly AvsrSample[], task: Task, rates: Rates, withTranscript: boolean): { embeds: tf.Tensor2D[]; targets: Int32Array[] } {
-    const use = taskUses(task);
-    const audio = use.audio ? this.modalityTokens(samples, "audio", rates.audio) : undefined;
-    const video = use.video ? this.modalityTokens(samples, "video", rates.video) : undefined;
+  sequences(samples: readonly AvsrSample[], task: Task, rates: Rates, withTranscript: boolean, spans?: ModalitySpans): { embeds: tf.Tensor2D[]; targets: Int32Array[] } {
+    const { audio, video } = spans ?? this.modalitySpans(samples, task, rates);
     const emb = (ids: readonly number[]) => this.llm.embedTokens(tf.tensor1d(Int32Array.from(ids), "int32")) as tf.Tensor2D;
     const embeds: tf.Tensor2D[] = [];
     const targets: Int32Array[] = [];
@@ -180,8 +193,8 @@ export class AvsrModel extends Module {
   }
 
   /** Right-padded training batch. Call inside tf.tidy. */
-  trainInputs(samples: readonly AvsrSample[], task: Task, rates: Rates): TrainInputs {
-    const { embeds, targets } = this.sequences(samples, task, rates, true);
+  trainInputs(samples: readonly AvsrSample[], task: Task, rates: Rates, spans?: ModalitySpans): TrainInputs {
+    const { embeds, targets } = this.sequences(samples, task, rates, true, spans);
     const lengths = embeds.map((e) => e.shape[0]);
     const L = Math.max(...lengths);
     const D = this.cfg.llm.dim;

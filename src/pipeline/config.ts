@@ -43,6 +43,8 @@ export interface TrainParams {
   warmupSteps?: number;
   loraR?: number;
   loraAlpha?: number;
+  loraTargets?: string[];
+  ctcWeight?: number;
   projectorHidden?: number;
   /** Training utterances used (0 = all). */
   trainLimit?: number;
@@ -64,6 +66,10 @@ export interface TrainPreset {
   lmSource: LmSource;
   loraR: number;
   loraAlpha: number;
+  /** Linear layers of the LM that get adapters (last path component: q_proj, k_proj, ..., down_proj). */
+  loraTargets: string[];
+  /** Weight of the auxiliary CTC loss on the projected tokens (0 = off, the paper's objective). */
+  ctcWeight: number;
   projectorHidden: number;
   trainLimit: number;
   valLimit: number;
@@ -86,6 +92,8 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
     lmSource: "auto",
     loraR: 4,
     loraAlpha: 4,
+    loraTargets: ["q_proj", "v_proj"],
+    ctcWeight: 0,
     projectorHidden: 64,
     trainLimit: 0,
     valLimit: 4,
@@ -106,6 +114,8 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
     lmSource: "auto",
     loraR: 8,
     loraAlpha: 8,
+    loraTargets: ["q_proj", "v_proj"],
+    ctcWeight: 0,
     projectorHidden: 256,
     trainLimit: 0,
     valLimit: 100,
@@ -167,6 +177,8 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     warmupSteps: pick("warmupSteps", p.warmupSteps),
     loraR: pick("loraR", p.loraR),
     loraAlpha: pick("loraAlpha", p.loraAlpha),
+    loraTargets: pick("loraTargets", p.loraTargets),
+    ctcWeight: pick("ctcWeight", p.ctcWeight),
     projectorHidden: pick("projectorHidden", p.projectorHidden),
     trainLimit: pick("trainLimit", p.trainLimit),
     valLimit: pick("valLimit", p.valLimit),

@@ -6,8 +6,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { AvsrModel, DEFAULT_PROMPTS, type AvsrConfig, type AvsrSample, type Rates } from "../models/avsr.js";
-import { IGNORE, maskedCrossEntropy } from "../models/llm.js";
+import { AvsrModel, DEFAULT_PROMPTS, type AvsrConfig, type AvsrSample, type Rates, type TextEncoder } from "../models/avsr.js";
+import { IGNORE, Llm, maskedCrossEntropy } from "../models/llm.js";
+import { ctcLossFast } from "../pretrain/encoder-ctc.js";
+import { PAD_ID } from "../text/tokenizer.js";
 import type { ForwardContext } from "../models/nn.js";
 import type { Task } from "../models/lora.js";
 import { loraStrategyOf } from "../train/methods.js";
@@ -22,16 +24,34 @@ import { disposeSamples, encoderRef, evalLength, evalSamples, type EvalSet } fro
 import type { Utterance } from "../data/index.js";
 
 /**
- * AvsrModel with a cheaper, equal loss: the LM's output projection and log-softmax are applied only at
- * the positions that carry a target (transcript + EOS, ~15 of ~90 positions), instead of over the whole
- * sequence and then masking. Same value (up to float rounding) and gradients; on the tiny LM it takes
- * the lm_head matmul and the vocabulary-wide elementwise work off the prefix positions (measured in the
- * report). Used for training and validation losses; decoding is unchanged.
+ * AvsrModel with a cheaper, equal loss, plus an optional auxiliary CTC loss.
+ *
+ * Cheaper: the LM's output projection and log-softmax are applied only at the positions that carry a
+ * target (transcript + EOS, ~15 of ~90 positions), instead of over the whole sequence and then
+ * masking. Same value (up to float rounding) and gradients.
+ *
+ * Auxiliary CTC (`ctcWeight` > 0; not in the paper): each modality's projected tokens are scored
+ * against the transcript's sub-word ids with CTC, using the frozen LM's own (tied) token embeddings as
+ * the classifier (logits = s · P·Eᵀ, s a trained scale; blank = the PAD id). It pulls every projected
+ * token towards the embedding of the sub-word being spoken, the hybrid CTC/attention recipe (Watanabe
+ * et al., 2017) applied to the connector: at this scale a frozen LM trained only through its own loss
+ * learns the audio-to-text alignment too slowly for the time budget (README, "Status"). The same weight
+ * is used by every method, so the comparisons stay like for like. Rows whose compressed length cannot
+ * hold the transcript (high rates, long words) contribute nothing (ctcLossFast skips them).
+ * loss = L_LM + ctcWeight · mean over modalities of L_CTC.
  */
 export class AvsrTrainModel extends AvsrModel {
+  readonly ctcLogScale?: tf.Variable;
+
+  constructor(cfg: AvsrConfig, tokenizer: TextEncoder, rng: Rng, llm: Llm | undefined, readonly ctcWeight = 0) {
+    super(cfg, tokenizer, rng, llm);
+    if (ctcWeight > 0) this.ctcLogScale = this.addParam("ctc_log_scale", tf.scalar(Math.log(CTC_INIT_SCALE)));
+  }
+
   override loss(samples: readonly AvsrSample[], task: Task, rates: Rates, extra: Omit<ForwardContext, "adapters"> = {}): tf.Scalar {
     return tf.tidy(() => {
-      const inp = this.trainInputs(samples, task, rates);
+      const spans = this.modalitySpans(samples, task, rates);
+      const inp = this.trainInputs(samples, task, rates, spans);
       const out = this.llm.forward({ embeds: inp.embeds }, { ctx: this.contextFor(task, extra), logits: "none" });
       const [B, L, D] = out.hidden.shape;
       const rows: number[] = [];
@@ -45,10 +65,29 @@ export class AvsrTrainModel extends AvsrModel {
       if (rows.length === 0) return tf.scalar(0);
       const h = tf.gather(tf.reshape(out.hidden, [B * L, D]), tf.tensor1d(Int32Array.from(rows), "int32"));
       const logits = this.llm.logitsOf(tf.reshape(h, [1, rows.length, D]) as tf.Tensor3D);
-      return maskedCrossEntropy(logits, Int32Array.from(targets));
+      const lm = maskedCrossEntropy(logits, Int32Array.from(targets));
+      if (!this.ctcLogScale) return lm;
+      const labels = samples.map((s) => s.transcript ?? []);
+      const parts = [spans.audio, spans.video].filter((x): x is tf.Tensor2D[] => x !== undefined).map((toks) => this.ctcOf(toks, labels));
+      return tf.add(lm, tf.mul(tf.addN(parts), this.ctcWeight / parts.length)) as tf.Scalar;
     });
   }
+
+  /** CTC of one modality's projected tokens against the transcripts (tied-embedding classifier). */
+  private ctcOf(tokens: tf.Tensor2D[], labels: readonly (readonly number[])[]): tf.Scalar {
+    const lens = tokens.map((t) => t.shape[0]);
+    const T = Math.max(...lens);
+    const D = this.cfg.llm.dim;
+    const padded = tf.stack(tokens.map((t) => (t.shape[0] < T ? tf.concat([t, tf.zeros([T - t.shape[0], D])], 0) : t))) as tf.Tensor3D;
+    const flat = tf.reshape(padded, [-1, D]) as tf.Tensor2D;
+    const scores = tf.mul(tf.matMul(flat, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!));
+    const logits = tf.reshape(scores, [tokens.length, T, this.cfg.llm.vocabSize]) as tf.Tensor3D;
+    return ctcLossFast(logits, labels, lens, PAD_ID);
+  }
 }
+
+/** Initial CTC logit scale: token embeddings have RMS ~0.1, so raw dot products are ~100x too small. */
+const CTC_INIT_SCALE = 10;
 
 export function avsrConfigOf(c: RunConfig, lm: ResolvedLm, audioDim: number, videoDim: number): AvsrConfig {
   return {
@@ -60,7 +99,7 @@ export function avsrConfigOf(c: RunConfig, lm: ResolvedLm, audioDim: number, vid
     compression: "avg-pooling",
     tail: "partial",
     projectorHidden: c.projectorHidden,
-    lora: { r: c.loraR, alpha: c.loraAlpha, targets: ["q_proj", "v_proj"], dropout: 0, zeroInit: "up" },
+    lora: { r: c.loraR, alpha: c.loraAlpha, targets: c.loraTargets ?? ["q_proj", "v_proj"], dropout: 0, zeroInit: "up" },
     strategy: loraStrategyOf(c.method),
     prompts: DEFAULT_PROMPTS,
   };
@@ -77,7 +116,7 @@ export async function buildModel(c: RunConfig, log: (l: string) => void = () => 
   const lm = await resolveLm(c.preset, c.lm, c.lmSource, log);
   const a = encoderRef(c.preset, "audio");
   const v = encoderRef(c.preset, "video");
-  const model = new AvsrTrainModel(avsrConfigOf(c, lm, a.dim, v.dim), lm.tokenizer, new Rng(c.seed).fork("avsr-model"), lm.llm);
+  const model = new AvsrTrainModel(avsrConfigOf(c, lm, a.dim, v.dim), lm.tokenizer, new Rng(c.seed).fork("avsr-model"), lm.llm, c.ctcWeight ?? 0);
   return { model, tokenizer: lm.tokenizer, lm };
 }
 

@@ -6,7 +6,9 @@ import { Rng } from "../../src/util/rng.js";
 import { AvsrConfig, AvsrModel, DEFAULT_PROMPTS } from "../../src/models/avsr.js";
 import { IGNORE, LlmConfig } from "../../src/models/llm.js";
 import { llmLoraParamCount } from "../../src/models/lora.js";
-import { BpeTokenizer, AUDIO_END_ID, AUDIO_START_ID, BOS_ID, EOS_ID, VIDEO_END_ID, VIDEO_START_ID } from "../../src/text/tokenizer.js";
+import { AvsrTrainModel } from "../../src/pipeline/model.js";
+import { ctcLoss } from "../../src/models/ctc.js";
+import { BpeTokenizer, PAD_ID, AUDIO_END_ID, AUDIO_START_ID, BOS_ID, EOS_ID, VIDEO_END_ID, VIDEO_START_ID } from "../../src/text/tokenizer.js";
 
 before(async () => {
   await initBackend({ warn: () => {} });
@@ -103,4 +105,45 @@ test("trainable parameters are the projectors plus the strategy's LoRA adapters"
     assert.equal(m.llm.numParams(true), llmLoraParamCount(LLM, c.lora, strategy), "the LLM itself is frozen");
     m.dispose();
   }
+});
+
+test("auxiliary CTC (training model): off equals the plain loss; on adds w · mean over modalities of CTC on P·Eᵀ·s", () => {
+  const cfg = config("ST");
+  const plain = new AvsrModel(cfg, tok, new Rng(5));
+  const off = new AvsrTrainModel(cfg, tok, new Rng(5), undefined, 0);
+  const on = new AvsrTrainModel(cfg, tok, new Rng(5), undefined, 0.7);
+  assert.equal(off.ctcLogScale, undefined);
+  assert.equal(on.trainableCount(), plain.trainableCount() + 1, "one extra trained scalar (the CTC logit scale)");
+  const samples = [
+    { audio: tf.randomNormal([96, 6], 0, 1, "float32", 11) as tf.Tensor2D, video: tf.randomNormal([48, 5], 0, 1, "float32", 12) as tf.Tensor2D, transcript: tok.encode("the cat") },
+    { audio: tf.randomNormal([120, 6], 0, 1, "float32", 13) as tf.Tensor2D, video: tf.randomNormal([60, 5], 0, 1, "float32", 14) as tf.Tensor2D, transcript: tok.encode("the cat sat") },
+  ];
+  // long enough that every row is alignable (the reference ctcLoss has no skip rule)
+  assert.ok(samples.every((x) => x.transcript.length * 2 + 1 <= 24));
+  const rates = { audio: 4, video: 2 };
+  for (const task of ["asr", "vsr", "avsr"] as const) {
+    const base = plain.loss(samples, task, rates).dataSync()[0]!;
+    assert.ok(Math.abs(off.loss(samples, task, rates).dataSync()[0]! - base) < 1e-5, `${task}: ctcWeight 0 is the paper's loss`);
+    // the same CTC, by hand with the reference (dynamic-programming) ctcLoss
+    const expected = tf.tidy(() => {
+      const spans = on.modalitySpans(samples, task, rates);
+      const s = Math.exp(on.ctcLogScale!.dataSync()[0]!);
+      const ctcs = [spans.audio, spans.video].filter((x) => x !== undefined).map((toks) => {
+        const T = Math.max(...toks!.map((t) => t.shape[0]));
+        const logits = tf.stack(toks!.map((t) => tf.mul(tf.matMul(tf.pad(t, [[0, T - t.shape[0]], [0, 0]]), on.llm.embed as tf.Tensor2D, false, true), s)));
+        return ctcLoss(logits as tf.Tensor3D, samples.map((x) => x.transcript), toks!.map((t) => t.shape[0]), PAD_ID).dataSync()[0]!;
+      });
+      return base + (0.7 * ctcs.reduce((a, b) => a + b, 0)) / ctcs.length;
+    });
+    const got = on.loss(samples, task, rates).dataSync()[0]!;
+    assert.ok(Math.abs(got - expected) < 1e-3 * Math.max(1, expected), `${task}: ${got} vs ${expected}`);
+  }
+  // the CTC term trains the projectors and the scale (the LM, embeddings included, stays frozen)
+  const trainable = on.parameters().filter((v) => v.trainable);
+  const { grads } = tf.variableGrads(() => on.loss(samples, "avsr", rates), trainable);
+  assert.ok(Math.abs(grads[on.ctcLogScale!.name]!.dataSync()[0]!) > 0);
+  assert.ok(!on.llm.embed.trainable);
+  tf.dispose(Object.values(grads));
+  for (const s of samples) tf.dispose([s.audio, s.video]);
+  [plain, off, on].forEach((m) => m.dispose());
 });

@@ -32,6 +32,7 @@ import {
   readLmText,
   sha256,
   splitLmLines,
+  withRepeats,
   tokenStream,
   trainLmTokenizer,
 } from "../../src/pretrain/lm.js";
@@ -107,6 +108,30 @@ test("validation split is deterministic, disjoint, and independent of line order
   const valSet = new Set(a.val);
   assert.ok(a.train.every((l) => !valSet.has(l)), "no validation line in the training lines");
   assert.ok(a.val.length > 0 && a.train.length > a.val.length);
+});
+
+test("repeats: a picked line comes back after 0..maxGap other lines, once; nothing else changes", () => {
+  const lines = Array.from({ length: 400 }, (_, i) => `line number ${i}`);
+  const cfg = { fraction: 0.5, maxGap: 2 };
+  const out = withRepeats(lines, cfg);
+  assert.deepEqual(withRepeats(lines, cfg), out, "deterministic");
+  assert.deepEqual(out.filter((l, i) => out.indexOf(l) === i), lines, "first occurrences keep the input order");
+  const repeated = lines.filter((l) => out.filter((x) => x === l).length === 2);
+  assert.ok(out.every((l) => out.filter((x) => x === l).length <= 2), "at most one repeat");
+  assert.equal(out.length, lines.length + repeated.length);
+  assert.ok(repeated.length > 150 && repeated.length < 250, `about half repeated (${repeated.length})`);
+  const gaps = new Set<number>();
+  for (const l of repeated) {
+    const first = out.indexOf(l);
+    const second = out.indexOf(l, first + 1);
+    // original lines (first occurrences) between the two copies
+    const between = out.slice(first + 1, second).filter((x, k) => out.indexOf(x) === first + 1 + k).length;
+    assert.ok(between <= cfg.maxGap, `${l}: ${between} other lines between`);
+    gaps.add(between);
+  }
+  assert.deepEqual([...gaps].sort(), [0, 1, 2], "every gap occurs");
+  assert.deepEqual(withRepeats(lines, undefined), lines);
+  assert.throws(() => withRepeats(lines, { fraction: 2, maxGap: 1 }), /fraction/);
 });
 
 test("a tiny LM trains a few steps and its validation perplexity drops; same seed, same numbers", () => {
