@@ -123,7 +123,7 @@ export const ENCODER_PRESETS: Record<string, Record<EncoderModality, EncoderSpec
       modality: "audio",
       audio: AUDIO_DEFAULT,
       videoSize: 32,
-      train: { steps: 1200, frameBudget: 5000, maxBatch: 32, lr: 2e-3, warmup: 40, weightDecay: 0.01, clip: 5, checkpointEvery: 50, trainLimit: 0, valLimit: 300, noiseAug: true, frameCeWeight: 1 },
+      train: { steps: 3000, frameBudget: 5000, maxBatch: 32, lr: 2e-3, warmup: 40, weightDecay: 0.01, clip: 5, checkpointEvery: 50, trainLimit: 0, valLimit: 300, noiseAug: true, frameCeWeight: 1 },
     },
     video: {
       modality: "video",
