@@ -58,6 +58,7 @@ import { AdamW, AdamWConfig, ScheduleConfig, clippedAdamWStep, cosineLr } from "
 import { latestCheckpoint, loadCheckpoint, loadSafetensorsFile, rawToTensor, saveCheckpoint, saveSafetensorsFile } from "../train/checkpoint.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { Row, writeCsvSync } from "../report/csv.js";
+import { copyProbe, type CopyProbeResult } from "../eval/copy-probe.js";
 import { repoRoot, resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
 import { Rng, hashSeed } from "../util/rng.js";
@@ -88,6 +89,8 @@ export interface LmPretrainConfig {
   tokenizer: LmTokenizerConfig;
   /** In-context repetition in the training stream (see `withRepeats`); absent = none. */
   repeat?: LmRepeatConfig;
+  /** Synthetic copy windows mixed into the training batches (see `CopyWindowConfig`); absent = none. */
+  copyWindows?: CopyWindowConfig;
   /** Overrides of the size's LlmConfig (vocabSize always comes from the tokeniser). */
   model: Partial<LlmConfig>;
   seqLen: number;
@@ -125,12 +128,33 @@ export interface LmRepeatConfig {
   shuffledFraction?: number;
 }
 
+/**
+ * A fraction of each batch's windows are synthetic copy tasks instead of text: a random token string
+ * X (length uniform in [minLen, maxLen], ids drawn uniformly from the non-special vocabulary) written
+ * as `<bos> X <eos> <bos> X <eos> ...` until the window is full. Only the repeats are scored (the first
+ * X is noise, its targets are ignored), so the only way to lower their loss is to find the earlier
+ * copy and read on from it: the induction mechanism in its pure form, which text alone did not grow
+ * in a 3 M-token pretraining budget (see `LmRepeatConfig`).
+ *
+ * Measured on the tiny LM (copy probe, `npm run probe:lm`, word-shuffled validation lines): the
+ * shipped LM (300 steps, no copy windows) gains 0.04 nats/token on the second copy; 1,500 steps with
+ * repeats 0.06; 1,500 steps with 25 % copy windows (4-24 tokens) 0.30. Trained on copy windows only,
+ * its loss on the repeats falls from 6.9 to 4.7 in 400 steps: it learns to copy, slowly. Not in the
+ * presets yet: the shipped LMs were trained without it.
+ */
+export interface CopyWindowConfig {
+  fraction: number;
+  minLen: number;
+  maxLen: number;
+}
+
 interface LmPresetSpec {
   corpus: string;
   maxLines: number;
   valFraction: number;
   tokenizer: LmTokenizerConfig;
   repeat?: LmRepeatConfig;
+  copyWindows?: CopyWindowConfig;
   seqLen: number;
   batchSize: number;
   steps: number;
@@ -167,7 +191,6 @@ export const LM_PRESETS: Record<LmPreset, LmPresetSpec> = {
     maxLines: 0,
     valFraction: 0.02,
     tokenizer: { vocabSize: 1024, minFrequency: 2 },
-    // repeat: { fraction: 0.25, maxGap: 2, shuffledFraction: 0.25 },  (pending: the shipped LMs predate it)
     seqLen: 128,
     batchSize: 16,
     steps: 300,
@@ -196,6 +219,7 @@ export function lmPretrainConfig(preset: string, size: LlmSize, overrides: { see
     valFraction: p.valFraction,
     tokenizer: { ...p.tokenizer },
     ...(p.repeat ? { repeat: { ...p.repeat } } : {}),
+    ...(p.copyWindows ? { copyWindows: { ...p.copyWindows } } : {}),
     model: {},
     seqLen: p.seqLen,
     batchSize: p.batchSize,
@@ -346,13 +370,40 @@ function fillWindow(stream: Int32Array, offset: number, T: number, ids: Int32Arr
   return counted;
 }
 
-/** A training batch: batchSize windows at offsets drawn from `rng`. */
-export function sampleBatch(stream: Int32Array, seqLen: number, batchSize: number, rng: Rng): { ids: Int32Array; targets: Int32Array; tokens: number } {
+/** A copy window (`CopyWindowConfig`) at `at`; returns the scored targets. */
+function fillCopyWindow(cfg: CopyWindowConfig, vocabSize: number, T: number, ids: Int32Array, targets: Int32Array, at: number, rng: Rng): number {
+  const n = rng.int(cfg.minLen, cfg.maxLen + 1);
+  const x = Array.from({ length: n }, () => rng.int(FIRST_TEXT_ID, vocabSize));
+  const unit = [BOS_ID, ...x, EOS_ID];
+  let counted = 0;
+  for (let t = 0; t < T; t++) {
+    ids[at + t] = unit[t % unit.length]!;
+    const next = t + 1;
+    const y = unit[next % unit.length]!;
+    // score the repeats only: positions whose target lies in a second or later copy, <bos> excluded
+    const scored = next > unit.length && y !== BOS_ID;
+    targets[at + t] = scored ? y : IGNORE;
+    if (scored) counted++;
+  }
+  return counted;
+}
+
+/** First id of the ordinary (non-special) vocabulary. */
+const FIRST_TEXT_ID = 8;
+
+/**
+ * A training batch: batchSize windows at offsets drawn from `rng`; with `copy`, each window is a copy
+ * window with probability copy.fraction (drawn from the same `rng`, so a resumed run is exact).
+ */
+export function sampleBatch(stream: Int32Array, seqLen: number, batchSize: number, rng: Rng, copy?: { cfg: CopyWindowConfig; vocabSize: number }): { ids: Int32Array; targets: Int32Array; tokens: number } {
   if (stream.length < seqLen + 1) throw new Error(`token stream of ${stream.length} tokens is shorter than one window (${seqLen + 1})`);
   const ids = new Int32Array(batchSize * seqLen);
   const targets = new Int32Array(batchSize * seqLen);
   let tokens = 0;
-  for (let b = 0; b < batchSize; b++) tokens += fillWindow(stream, rng.int(0, stream.length - seqLen), seqLen, ids, targets, b * seqLen);
+  for (let b = 0; b < batchSize; b++) {
+    if (copy && rng.next() < copy.cfg.fraction) tokens += fillCopyWindow(copy.cfg, copy.vocabSize, seqLen, ids, targets, b * seqLen, rng);
+    else tokens += fillWindow(stream, rng.int(0, stream.length - seqLen), seqLen, ids, targets, b * seqLen);
+  }
   return { ids, targets, tokens };
 }
 
@@ -467,7 +518,15 @@ export interface LmMetrics {
   valCurve: Array<{ step: number; loss: number }>;
   evalTimeS: number;
   backend: string;
+  /**
+   * In-context copying (eval/copy-probe.ts) on the first COPY_PROBE_LINES validation lines, as they are
+   * and word-shuffled: NLL of the first and of the second copy. Absent in checkpoints made before it.
+   */
+  copyProbe?: { natural: CopyProbeResult; shuffled: CopyProbeResult };
 }
+
+/** Validation lines the copy probe scores. */
+export const COPY_PROBE_LINES = 200;
 
 export interface LmPretrainOptions {
   /** Folder of the resumable run: checkpoints/, metrics.csv, config.json. */
@@ -580,7 +639,7 @@ export function pretrainLm(cfg: LmPretrainConfig, data: LmData, opts: LmPretrain
   let lastLoss = NaN;
   while (step < untilStep) {
     const next = step + 1;
-    const batch = sampleBatch(data.train, cfg.seqLen, cfg.batchSize, dataRng);
+    const batch = sampleBatch(data.train, cfg.seqLen, cfg.batchSize, dataRng, cfg.copyWindows ? { cfg: cfg.copyWindows, vocabSize: modelCfg.vocabSize } : undefined);
     const lr = cosineLr(next, cfg.schedule);
     const r = lmTrainStep(llm, opt, batch.ids, batch.targets, cfg.batchSize, cfg.seqLen, lr, cfg.clipNorm);
     if (!Number.isFinite(r.loss)) throw new Error(`[${label}] loss is ${r.loss} at step ${next}`);
@@ -805,6 +864,16 @@ export async function runLmPretraining(preset: string, size: LlmSize, opts: RunL
   const workDir = opts.workDir ?? join(lmWorkDir(preset, size), sha256(JSON.stringify(cfg)).slice(0, 12));
   const res = pretrainLm(cfg, data, { workDir, fresh: opts.fresh, log });
   const metrics = res.metrics!;
+  const probeLines = splitLmLines(text.lines, cfg.valFraction).val.slice(0, COPY_PROBE_LINES);
+  metrics.copyProbe = {
+    natural: copyProbe(res.llm, data.tokenizer, probeLines),
+    shuffled: copyProbe(res.llm, data.tokenizer, probeLines, { shuffle: true, seed: cfg.seed }),
+  };
+  log(
+    `[lm ${preset}/${size}] copy probe (${probeLines.length} val lines): second/first copy NLL ` +
+      `${metrics.copyProbe.natural.secondNll.toFixed(3)}/${metrics.copyProbe.natural.firstNll.toFixed(3)} as written, ` +
+      `${metrics.copyProbe.shuffled.secondNll.toFixed(3)}/${metrics.copyProbe.shuffled.firstNll.toFixed(3)} word-shuffled`,
+  );
   const provenance: LmProvenance = {
     command: opts.command ?? process.argv.slice(1).join(" "),
     gitCommit: git.commit,

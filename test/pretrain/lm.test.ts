@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { initBackend } from "../../src/backend/index.js";
 import { DEFAULT_PROMPTS } from "../../src/models/avsr.js";
-import { llmParamCount } from "../../src/models/llm.js";
+import { IGNORE, llmParamCount } from "../../src/models/llm.js";
 import { AUDIO_END_ID, AUDIO_START_ID, BOS_ID, BpeTokenizer, EOS_ID, UNK_ID, VIDEO_END_ID, VIDEO_START_ID } from "../../src/text/tokenizer.js";
 import { latestCheckpoint, loadCheckpoint } from "../../src/train/checkpoint.js";
 import { Rng } from "../../src/util/rng.js";
@@ -31,6 +31,7 @@ import {
   pretrainLm,
   readLmText,
   sha256,
+  sampleBatch,
   splitLmLines,
   withRepeats,
   tokenStream,
@@ -132,6 +133,38 @@ test("repeats: a picked line comes back after 0..maxGap other lines, once; nothi
   assert.deepEqual([...gaps].sort(), [0, 1, 2], "every gap occurs");
   assert.deepEqual(withRepeats(lines, undefined), lines);
   assert.throws(() => withRepeats(lines, { fraction: 2, maxGap: 1 }), /fraction/);
+});
+
+test("copy windows: <bos> X <eos> repeated; only the repeats are scored; seeded", () => {
+  const stream = Int32Array.from({ length: 500 }, (_, i) => 8 + (i % 50));
+  const cfg = { fraction: 0.5, minLen: 3, maxLen: 6 };
+  const a = sampleBatch(stream, 32, 40, new Rng(9), { cfg, vocabSize: 60 });
+  const b = sampleBatch(stream, 32, 40, new Rng(9), { cfg, vocabSize: 60 });
+  assert.deepEqual(a, b);
+  let copies = 0;
+  let scored = 0;
+  for (let w = 0; w < 40; w++) {
+    const ids = Array.from(a.ids.subarray(w * 32, (w + 1) * 32));
+    const y = Array.from(a.targets.subarray(w * 32, (w + 1) * 32));
+    if (ids[0] !== BOS_ID) continue; // a text window (the toy stream has no specials)
+    copies++;
+    const unit = ids.indexOf(BOS_ID, 1);
+    const n = unit - 2;
+    assert.ok(n >= 3 && n <= 6, `copy length ${n}`);
+    assert.equal(ids[unit - 1], EOS_ID);
+    for (let t = 0; t < 32; t++) {
+      assert.equal(ids[t], ids[t % unit], "the unit repeats");
+      const next = t + 1;
+      if (next <= unit || ids[next % unit] === BOS_ID) assert.equal(y[t], IGNORE, `target ${t} is not scored`);
+      else {
+        assert.equal(y[t], ids[next % unit]);
+        scored++;
+      }
+    }
+    assert.ok(ids.slice(1, unit - 1).every((id) => id >= 8 && id < 60), "random ids from the ordinary vocabulary");
+  }
+  assert.ok(copies > 10 && copies < 30, `about half the windows are copy windows (${copies})`);
+  assert.ok(scored > 0 && scored <= a.tokens);
 });
 
 test("a tiny LM trains a few steps and its validation perplexity drops; same seed, same numbers", () => {
