@@ -3,6 +3,8 @@
  *                  [--task asr|vsr|avsr] [--rates a,v] [--audio-rates 4,16] [--video-rates 2,5] [--seed N]
  *                  [--lm tiny|small|base] [--lm-source auto|pretrained|random] [--lambdas 1,1.5,1]
  *                  [--steps N] [--batch N] [--lr X] [--run-id ID] [--out DIR]
+ *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
+ *                  [--no-noise-aug] [--audio-source encoder|oracle]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
  */
@@ -30,6 +32,12 @@ const { values: v } = parseArgs({
     lr: { type: "string" },
     "run-id": { type: "string" },
     out: { type: "string" },
+    "lora-r": { type: "string" },
+    "lora-alpha": { type: "string" },
+    "lora-targets": { type: "string" },
+    "ctc-weight": { type: "string" },
+    "no-noise-aug": { type: "boolean", default: false },
+    "audio-source": { type: "string" },
   },
 });
 if (!v.method) throw new Error("--method is required (omni-s | omni-t | omni-st | llama-avsr | llama-mtsk | llama-mt)");
@@ -52,5 +60,11 @@ if (v.steps) p.steps = Number(v.steps);
 if (v.batch) p.batchSize = Number(v.batch);
 if (v.lr) p.lr = Number(v.lr);
 if (v["run-id"]) p.runId = v["run-id"];
+if (v["lora-r"]) p.loraR = Number(v["lora-r"]);
+if (v["lora-alpha"]) p.loraAlpha = Number(v["lora-alpha"]);
+if (v["lora-targets"]) p.loraTargets = v["lora-targets"].split(",").map((t) => t.trim());
+if (v["ctc-weight"]) p.ctcWeight = Number(v["ctc-weight"]);
+if (v["no-noise-aug"]) p.noiseAug = false;
+if (v["audio-source"]) p.audioSource = v["audio-source"] as TrainParams["audioSource"];
 const s = await trainRun(p, v.out);
 console.log(JSON.stringify({ runId: s.runId, runDir: s.runDir, trainSeconds: s.trainSeconds, tokensPerSecond: Math.round(s.tokensPerSecond), val: s.val.map((r) => ({ task: r.task, rates: r.rates, wer: r.wer })) }));

@@ -25,6 +25,7 @@ import type { Task } from "../models/lora.js";
 import { DEFAULT_LAMBDAS, METHODS, type Method } from "../train/methods.js";
 
 export type LmSource = "pretrained" | "random" | "auto";
+export type AudioSource = "encoder" | "oracle";
 
 /** What a caller gives (CLI flags or a job's params). Everything but method and preset is optional. */
 export interface TrainParams {
@@ -45,6 +46,8 @@ export interface TrainParams {
   loraAlpha?: number;
   loraTargets?: string[];
   ctcWeight?: number;
+  /** Where the audio features come from: the cached frozen encoder (default) or the oracle (diagnostic). */
+  audioSource?: AudioSource;
   projectorHidden?: number;
   /** Training utterances used (0 = all). */
   trainLimit?: number;
@@ -70,6 +73,8 @@ export interface TrainPreset {
   loraTargets: string[];
   /** Weight of the auxiliary CTC loss on the projected tokens (0 = off, the paper's objective). */
   ctcWeight: number;
+  /** "encoder": cached frozen-encoder outputs; "oracle": pipeline/oracle.ts (a diagnostic). */
+  audioSource: AudioSource;
   projectorHidden: number;
   trainLimit: number;
   valLimit: number;
@@ -94,6 +99,7 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
     loraAlpha: 4,
     loraTargets: ["q_proj", "v_proj"],
     ctcWeight: 0,
+    audioSource: "encoder",
     projectorHidden: 64,
     trainLimit: 0,
     valLimit: 4,
@@ -116,6 +122,7 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
     loraAlpha: 8,
     loraTargets: ["q_proj", "v_proj"],
     ctcWeight: 0,
+    audioSource: "encoder",
     projectorHidden: 256,
     trainLimit: 0,
     valLimit: 100,
@@ -144,7 +151,12 @@ function listId(xs: readonly number[]): string {
 /** The default run id: <preset>-<method>[-<task>]-a<rates>-v<rates>-<lm>[-l<λ>]-s<seed>. */
 export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const lam = c.lambdas.join("_") === DEFAULT_LAMBDAS.join("_") ? "" : `-l${listId(c.lambdas)}`;
-  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}-s${c.seed}`;
+  // settings off their preset value show in the id, so a variant never resumes another's folder
+  const preset = TRAIN_PRESETS[c.preset];
+  const lora = preset && c.loraTargets.join(",") === preset.loraTargets.join(",") && c.loraR === preset.loraR ? "" : `-lora${c.loraR}${c.loraTargets.map((t) => t[0]).join("")}`;
+  const ctc = c.ctcWeight > 0 ? `-ctc${c.ctcWeight}` : "";
+  const oracle = c.audioSource === "oracle" ? "-oracle" : "";
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${ctc}${oracle}-s${c.seed}`;
 }
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
@@ -179,11 +191,13 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     loraAlpha: pick("loraAlpha", p.loraAlpha),
     loraTargets: pick("loraTargets", p.loraTargets),
     ctcWeight: pick("ctcWeight", p.ctcWeight),
+    audioSource: pick("audioSource", p.audioSource),
     projectorHidden: pick("projectorHidden", p.projectorHidden),
     trainLimit: pick("trainLimit", p.trainLimit),
     valLimit: pick("valLimit", p.valLimit),
     noiseAug: pick("noiseAug", p.noiseAug),
   };
+  if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);
   if (c.checkpointEvery > c.steps) c.checkpointEvery = c.steps;
   return { ...c, runId: p.runId ?? defaultRunId(c) };
 }

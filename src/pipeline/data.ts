@@ -16,6 +16,7 @@ import { openCorpus, type Split, type Utterance } from "../data/index.js";
 import { FeatureSet, featureDir } from "../features/cache.js";
 import { encoderOutDir, type EncoderFileConfig, type EncoderModality } from "../pretrain/encoders.js";
 import type { AvsrSample } from "../models/avsr.js";
+import type { OracleAudio } from "./oracle.js";
 import type { BatchProvider } from "../train/trainer.js";
 import type { TextEncoder } from "../models/avsr.js";
 import { Rng, hashSeed } from "../util/rng.js";
@@ -66,6 +67,8 @@ export interface TrainDataOptions {
   noiseAug: boolean;
   needAudio: boolean;
   needVideo: boolean;
+  /** Audio from the oracle instead of the cached encoder outputs (diagnostic; no noise augmentation). */
+  oracle?: OracleAudio;
 }
 
 export interface TrainData {
@@ -81,9 +84,9 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const utts = await splitUtterances(o.preset, "train", o.trainLimit);
   const audioRef = encoderRef(o.preset, "audio");
   const videoRef = encoderRef(o.preset, "video");
-  const clean = o.needAudio ? openSet(o.preset, audioRef, "train", "clean") : undefined;
+  const clean = o.needAudio && !o.oracle ? openSet(o.preset, audioRef, "train", "clean") : undefined;
   const variants: FeatureSet[] = [];
-  if (o.needAudio && o.noiseAug) {
+  if (clean && o.noiseAug) {
     for (let k = 0; ; k++) {
       const dir = join(featureDir(o.preset, "audio", audioRef.hash), "train", `aug${k}`);
       if (!FeatureSet.exists(dir)) break;
@@ -109,7 +112,11 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
     return idx.map((i) => {
       const id = utts[i]!.id;
       const s: AvsrSample = { transcript: tokens[i]! };
-      if (clean) {
+      if (o.oracle && o.needAudio) {
+        const f = o.oracle.features(utts[i]!.text, id);
+        s.audio = tf.tensor2d(f.data, [f.frames, f.dim]);
+        live.push(s.audio);
+      } else if (clean) {
         const noisy = variants.length > 0 && rng.next() >= 1 / 7;
         const set = noisy ? variants[rng.int(0, variants.length)]! : clean;
         s.audio = tensorOf(set, id);
@@ -140,22 +147,31 @@ export interface EvalSet {
   utterances: Utterance[];
   audio?: FeatureSet;
   video?: FeatureSet;
+  /** Audio from the oracle (diagnostic runs) instead of `audio`. */
+  oracle?: OracleAudio;
 }
 
 /** Features of a split for evaluation: audio at `audioCondition` (clean / babble<snr>), video clean. */
-export async function openEvalSet(preset: string, split: Split, o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number }): Promise<EvalSet> {
+export async function openEvalSet(preset: string, split: Split, o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number; oracle?: OracleAudio }): Promise<EvalSet> {
   const utterances = await splitUtterances(preset, split, o.limit ?? 0);
+  if (o.oracle && o.audioCondition && o.audioCondition !== "clean") throw new Error(`oracle audio has no noisy condition (asked for ${o.audioCondition})`);
   return {
     utterances,
-    audio: o.needAudio ? openSet(preset, encoderRef(preset, "audio"), split, o.audioCondition ?? "clean") : undefined,
+    audio: o.needAudio && !o.oracle ? openSet(preset, encoderRef(preset, "audio"), split, o.audioCondition ?? "clean") : undefined,
     video: o.needVideo ? openSet(preset, encoderRef(preset, "video"), split, "clean") : undefined,
+    oracle: o.needAudio ? o.oracle : undefined,
   };
+}
+
+function oracleTensor(oracle: OracleAudio, u: Utterance): tf.Tensor2D {
+  const f = oracle.features(u.text, u.id);
+  return tf.tensor2d(f.data, [f.frames, f.dim]);
 }
 
 /** Samples (no transcript) of the given utterances; the caller disposes them with `disposeSamples`. */
 export function evalSamples(set: EvalSet, utts: readonly Utterance[]): AvsrSample[] {
   return utts.map((u) => ({
-    audio: set.audio ? tensorOf(set.audio, u.id) : undefined,
+    audio: set.oracle ? oracleTensor(set.oracle, u) : set.audio ? tensorOf(set.audio, u.id) : undefined,
     video: set.video ? tensorOf(set.video, u.id) : undefined,
   }));
 }
@@ -164,5 +180,6 @@ export { disposeSamples } from "../train/synthetic.js";
 
 /** Frames of an utterance's features (for length-sorted batching). */
 export function evalLength(set: EvalSet, u: Utterance): number {
+  if (set.oracle) return set.oracle.features(u.text, u.id).frames;
   return set.audio ? set.audio.frames(u.id) : set.video ? set.video.frames(u.id) * 2 : 0;
 }

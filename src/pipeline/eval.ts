@@ -29,6 +29,7 @@ import { writeFileAtomicSync } from "../util/atomic.js";
 import { Progress } from "../util/progress.js";
 import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
+import { oracleOfRun } from "./oracle.js";
 import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 
 export interface EvalParams {
@@ -98,7 +99,8 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
   if (step < cfg.steps) log(`[eval] warning: ${cfg.runId} checkpoint is at step ${step} of ${cfg.steps}`);
-  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit });
+  const oracle = oracleOfRun({ audioSource: cfg.audioSource ?? "encoder", seed: cfg.seed }, built.tokenizer, built.model.cfg.audioDim);
+  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, oracle });
   const utts = set.utterances;
   const name = evalName(p.task, p.rates, snr, p.noise ?? "babble");
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });

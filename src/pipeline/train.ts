@@ -31,6 +31,7 @@ import { resultsDir } from "../util/paths.js";
 import { resolveRunConfig, type RunConfig, type TrainParams } from "./config.js";
 import { openEvalSet, openTrainData } from "./data.js";
 import { buildModel, decodeUtterances } from "./model.js";
+import { oracleOfRun } from "./oracle.js";
 
 export interface ValResult {
   step: number;
@@ -101,8 +102,9 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   tcfg.checkpointEvery = cfg.checkpointEvery;
   const trainer = new Trainer(model, tcfg, { runDir: dir, runConfig: cfg, tokenizer: tokenizer.toJSON(), progressWrite: log, progressIntervalMs: o.progressIntervalMs ?? 5000 });
   const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
+  const oracle = oracleOfRun(cfg, tokenizer, model.cfg.audioDim);
   const data = await openTrainData(
-    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video },
+    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, oracle },
     tokenizer,
   );
   const resumed = trainer.resume();
@@ -117,7 +119,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const VAL_COLS = ["step", "epoch", "task", "audio_rate", "video_rate", "wer", "cer", "utterances"];
   const kept = existsSync(valPath) ? readCsv(valPath).filter((r) => Number(r.step) <= resumed) : [];
   writeFileAtomicSync(valPath, [VAL_COLS.join(","), ...kept.map((r) => VAL_COLS.map((k) => String(r[k])).join(","))].join("\n") + "\n");
-  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit });
+  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, oracle });
   const rates: Rates = { audio: cfg.audioRates[0]!, video: cfg.videoRates[0]! };
   const validate = (step: number): ValResult[] => {
     const out: ValResult[] = [];

@@ -15,6 +15,7 @@ import { openCorpus } from "../../src/data/index.js";
 import { buildFeatureCache } from "../../src/features/cache.js";
 import { readCsv } from "../../src/report/csv.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
+import { OracleAudio } from "../../src/pipeline/oracle.js";
 import { trainRun } from "../../src/pipeline/train.js";
 import { evaluateRun, evalName } from "../../src/pipeline/eval.js";
 import { latestCheckpoint } from "../../src/train/checkpoint.js";
@@ -105,4 +106,27 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   assert.equal(readFileSync(e2.csv, "utf8"), first);
   assert.ok(e1.csv.endsWith("asr_16-0_babble0.csv"));
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 4, video: 5 }, limit: 2 }, quiet), /no audio projector for rate 4/);
+});
+
+test("oracle audio (diagnostic): one fixed vector per sub-word, deterministic; a run trains and evaluates on it", async () => {
+  const tok = { encode: (t: string) => t.split(" ").map((w) => w.length) };
+  const o = new OracleAudio({ dim: 3, framesPerToken: 2, noise: 0, seed: 1 }, tok);
+  const f = o.features("ab abc ab", "u1");
+  assert.equal(f.frames, 6);
+  const frame = (i: number) => Array.from(f.data.subarray(i * 3, i * 3 + 3));
+  assert.deepEqual(frame(0), frame(1), "a token's frames repeat");
+  assert.deepEqual(frame(0), frame(4), "the same sub-word gets the same vector");
+  assert.notDeepEqual(frame(0), frame(2));
+  const noisy = new OracleAudio({ dim: 3, framesPerToken: 2, noise: 0.5, seed: 1 }, tok);
+  assert.deepEqual(noisy.features("ab abc", "u1"), noisy.features("ab abc", "u1"), "noise is seeded by the key");
+
+  const cfg = resolveRunConfig({ method: "llama-avsr", preset: "smoke", task: "asr", audioRates: [4], videoRates: [2], steps: 2, audioSource: "oracle", ctcWeight: 0.5 });
+  assert.match(cfg.runId, /-ctc0\.5-oracle-s0$/);
+  const dir = join(root, "oracle");
+  const s = await trainRun({ method: "llama-avsr", preset: "smoke", task: "asr", audioRates: [4], videoRates: [2], steps: 2, audioSource: "oracle", ctcWeight: 0.5 }, dir, { log: quiet });
+  assert.ok(Number.isFinite(s.finalLoss) && s.val.length === 1);
+  const e = await evaluateRun({ run: dir, task: "asr", rates: { audio: 4, video: 2 }, limit: 4, beam: 1, maxNewTokens: 4 }, quiet);
+  assert.ok(Number.isFinite(e.wer));
+  await assert.rejects(evaluateRun({ run: dir, task: "asr", rates: { audio: 4, video: 2 }, snr: 0, limit: 2 }, quiet), /oracle audio has no noisy condition/);
+  assert.throws(() => resolveRunConfig({ method: "omni-st", preset: "smoke", audioSource: "perfect" as never }), /audioSource/);
 });
