@@ -24,6 +24,7 @@ export * from "./models/encoders.js";
 export * from "./text/tokenizer.js";
 export * from "./eval/wer.js";
 export * from "./eval/decode.js";
+export * from "./eval/copy-probe.js";
 export * from "./train/optim.js";
 export * from "./train/methods.js";
 export * from "./train/checkpoint.js";

@@ -9,3 +9,4 @@ export * from "./data.js";
 export { AvsrTrainModel, avsrConfigOf, buildModel, readRunConfig, restoreTrained, decodeUtterances, runDirOf as runFolderOf, type BuiltModel, type DecodeSetOptions } from "./model.js";
 export * from "./train.js";
 export * from "./eval.js";
+export * from "./oracle.js";
