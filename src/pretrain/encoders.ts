@@ -129,7 +129,7 @@ export const ENCODER_PRESETS: Record<string, Record<EncoderModality, EncoderSpec
       modality: "video",
       video: VIDEO_DEFAULT,
       videoSize: 32,
-      train: { steps: 450, frameBudget: 900, maxBatch: 24, lr: 2e-3, warmup: 30, weightDecay: 0.01, clip: 5, checkpointEvery: 25, trainLimit: 0, valLimit: 300, noiseAug: false, frameCeWeight: 1 },
+      train: { steps: 1500, frameBudget: 900, maxBatch: 24, lr: 2e-3, warmup: 30, weightDecay: 0.01, clip: 5, checkpointEvery: 25, trainLimit: 0, valLimit: 300, noiseAug: false, frameCeWeight: 1 },
     },
   },
 };
