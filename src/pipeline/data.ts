@@ -113,8 +113,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
       const id = utts[i]!.id;
       const s: AvsrSample = { transcript: tokens[i]! };
       if (o.oracle && o.needAudio) {
-        const f = o.oracle.features(utts[i]!.text, id);
-        s.audio = tf.tensor2d(f.data, [f.frames, f.dim]);
+        s.audio = oracleTensor(o.oracle, utts[i]!);
         live.push(s.audio);
       } else if (clean) {
         const noisy = variants.length > 0 && rng.next() >= 1 / 7;
@@ -180,6 +179,6 @@ export { disposeSamples } from "../train/synthetic.js";
 
 /** Frames of an utterance's features (for length-sorted batching). */
 export function evalLength(set: EvalSet, u: Utterance): number {
-  if (set.oracle) return set.oracle.features(u.text, u.id).frames;
+  if (set.oracle) return set.oracle.frames(u.text);
   return set.audio ? set.audio.frames(u.id) : set.video ? set.video.frames(u.id) * 2 : 0;
 }

@@ -13,7 +13,7 @@ import { PAD_ID } from "../text/tokenizer.js";
 import type { ForwardContext } from "../models/nn.js";
 import type { Task } from "../models/lora.js";
 import { loraStrategyOf } from "../train/methods.js";
-import { latestCheckpoint, loadCheckpoint, rawToTensor } from "../train/checkpoint.js";
+import { assignParams, latestCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
 import { transcribe } from "../eval/decode.js";
 import { Rng } from "../util/rng.js";
 import { resultsDir } from "../util/paths.js";
@@ -139,14 +139,7 @@ export function restoreTrained(model: AvsrModel, runDir: string): number {
   const dir = latestCheckpoint(join(runDir, "checkpoints"));
   if (!dir) throw new Error(`${runDir}: no checkpoint to evaluate`);
   const ck = loadCheckpoint(dir);
-  const own = model.parameterMap();
-  for (const [n, r] of ck.params) {
-    const v = own.get(n);
-    if (!v) throw new Error(`${dir}: parameter ${n} not in the model`);
-    const t = rawToTensor(r);
-    v.assign(t);
-    t.dispose();
-  }
+  assignParams(model, ck.params, dir);
   return ck.state.step;
 }
 

@@ -41,11 +41,16 @@ export class OracleAudio {
     return v;
   }
 
+  /** Number of frames of a transcript's features. */
+  frames(text: string): number {
+    return Math.max(1, this.tokenizer.encode(text).length) * this.cfg.framesPerToken;
+  }
+
   /** Frames of one transcript; the per-frame noise is drawn from `key` (e.g. the utterance id). */
   features(text: string, key: string): { data: Float32Array; frames: number; dim: number } {
     const { dim, framesPerToken, noise } = this.cfg;
     const ids = this.tokenizer.encode(text);
-    const frames = Math.max(1, ids.length) * framesPerToken;
+    const frames = this.frames(text);
     const data = new Float32Array(frames * dim);
     const rng = new Rng(hashSeed("oracle-noise", this.cfg.seed, key));
     for (let f = 0; f < frames; f++) {

@@ -40,7 +40,7 @@ import { AudioEncoder, CtcHead, VideoEncoder, type AudioEncoderConfig, type Vide
 import { ctcGreedyDecode } from "../models/ctc.js";
 import { Module } from "../models/nn.js";
 import { AdamW, clipByGlobalNorm, cosineLr } from "../train/optim.js";
-import { latestCheckpoint, loadCheckpoint, loadSafetensorsFile, rawToTensor, saveCheckpoint, saveSafetensorsFile } from "../train/checkpoint.js";
+import { assignParams, latestCheckpoint, loadCheckpoint, momentsOf, loadSafetensorsFile, saveCheckpoint, saveSafetensorsFile } from "../train/checkpoint.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { dataDir, repoRoot } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
@@ -362,17 +362,9 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   }
   if (ck) {
     const c = loadCheckpoint(ck);
-    const own = model.parameterMap();
-    for (const [n, r] of c.params) {
-      const t = rawToTensor(r);
-      own.get(n)!.assign(t);
-      t.dispose();
-    }
-    opt.setState(
-      c.state.optimizer.t,
-      new Map([...c.m].map(([k, r]) => [k, rawToTensor(r)] as const)),
-      new Map([...c.v].map(([k, r]) => [k, rawToTensor(r)] as const)),
-    );
+    assignParams(model, c.params, ck);
+    const { m, v } = momentsOf(c);
+    opt.setState(c.state.optimizer.t, m, v);
     step = c.state.step;
     elapsedBefore = Number(c.state.extra?.elapsedS ?? 0);
     log(`[pretrain ${o.modality}] resumed at step ${step} from ${ck}`);
@@ -525,15 +517,7 @@ export function loadEncoder(preset: string, modality: EncoderModality, dir = enc
   const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const model = new CtcEncoder(cfg.spec, cfg.inventory, new Rng(0));
   const { tensors } = loadSafetensorsFile(path);
-  const own = model.parameterMap();
-  for (const [n, r] of tensors) {
-    const v = own.get(n);
-    if (!v) throw new Error(`${path}: unknown parameter ${n}`);
-    const t = rawToTensor(r);
-    v.assign(t);
-    t.dispose();
-  }
-  if (tensors.size !== own.size) throw new Error(`${path}: ${tensors.size} tensors, the model has ${own.size}`);
+  assignParams(model, tensors, path, { complete: true });
   model.freeze();
   const dim = modality === "audio" ? cfg.spec.audio!.dim : cfg.spec.video!.dim;
   return { model, spec: cfg.spec, inventory: cfg.inventory, hash, dir, dim };

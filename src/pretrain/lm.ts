@@ -55,7 +55,7 @@ import { LeakDetector } from "../data/lm-text.js";
 import { Llm, LlmConfig, LlmSize, LLM_SIZES, IGNORE, llmConfig, maskedCrossEntropy } from "../models/llm.js";
 import { BOS_ID, BpeTokenizer, BpeTokenizerJSON, EOS_ID, WORD_START } from "../text/tokenizer.js";
 import { AdamW, AdamWConfig, ScheduleConfig, clippedAdamWStep, cosineLr } from "../train/optim.js";
-import { latestCheckpoint, loadCheckpoint, loadSafetensorsFile, rawToTensor, saveCheckpoint, saveSafetensorsFile } from "../train/checkpoint.js";
+import { assignParams, latestCheckpoint, loadCheckpoint, momentsOf, loadSafetensorsFile, saveCheckpoint, saveSafetensorsFile } from "../train/checkpoint.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { Row, writeCsvSync } from "../report/csv.js";
 import { copyProbe, type CopyProbeResult } from "../eval/copy-probe.js";
@@ -109,23 +109,16 @@ export interface LmPretrainConfig {
 /**
  * Repeated lines in the training stream: a line picked with probability `fraction` (by a hash of the
  * line, so the choice does not depend on the seed or order) is emitted again after `gap` other lines,
- * gap uniform in [0, maxGap] (also by hash). Why: an LLM-based recogniser reads the transcript off the
- * projected audio/video tokens, which needs attention that finds "what came after this earlier in the
- * context" (induction / copy heads). Large pretrained LLMs have them from their web-scale text; an LM
- * trained on ~1 M tokens of single sentences does not, and a frozen LM without them gives LoRA nothing
- * to adapt (measured: README, "Status"). Repetition in the text is the standard way to grow them in
- * small models. Validation text is not repeated, so perplexities stay comparable.
+ * gap uniform in [0, maxGap] (also by hash). Validation text is not repeated, so perplexities stay
+ * comparable. The idea: an LLM-based recogniser reads the transcript off the projected audio/video
+ * tokens, which needs attention that finds "what came after this earlier in the context" (induction /
+ * copy heads), and repeated text is one way to grow them. Measured, it does not here: the tiny LM
+ * after 1,500 steps with { fraction 0.5, maxGap 2 } gains 0.06 nats/token on the second copy of a
+ * validation line (`npm run probe:lm`), as without repeats; `CopyWindowConfig` does grow them.
  */
 export interface LmRepeatConfig {
   fraction: number;
   maxGap: number;
-  /**
-   * Fraction of lines that also bring a word-shuffled copy of themselves, which is always repeated
-   * (same gap rule). A shuffled sentence can only be predicted the second time by copying, so these
-   * lines are where the copy heads get their gradient; natural repeats alone did not grow them in
-   * 1,500 steps of the tiny LM (second-copy NLL 3.94 vs 4.18 for the first).
-   */
-  shuffledFraction?: number;
 }
 
 /**
@@ -142,8 +135,9 @@ export interface LmRepeatConfig {
  * its loss on the repeats falls from 6.9 to 4.7 in 400 steps: it learns to copy, slowly. With 50 % copy
  * windows and 3,000 steps, copying appears between steps 900 and 2,000 (a phase change: the training
  * loss falls from ~4.9 to ~2.8) and the frozen LM becomes adaptable: Llama-AVSR ASR on oracle audio
- * reaches 73.7 % WER in 400 steps where the shipped LM stays at the prior (371 %). Not in the presets
- * yet: the shipped LMs were trained without it (README, "Status").
+ * reaches 73.7 % WER in 400 steps where the shipped LM stays at the prior (371 %). With copies of up to
+ * 60 tokens (50 %, 3,000 steps) the probe gain is 1.29 but oracle-audio ASR reaches only 85.9 %. Not in
+ * the presets yet: the shipped LMs were trained without it (README, "Status").
  */
 export interface CopyWindowConfig {
   fraction: number;
@@ -327,29 +321,22 @@ export function withRepeats(lines: readonly string[], cfg: LmRepeatConfig | unde
   if (!cfg || cfg.fraction <= 0) return [...lines];
   if (!(cfg.fraction <= 1) || !Number.isInteger(cfg.maxGap) || cfg.maxGap < 0) throw new Error(`repeat: fraction in (0, 1] and an integer maxGap >= 0, got ${JSON.stringify(cfg)}`);
   const out: string[] = [];
-  // pending[k]: lines to emit again once k more original lines have gone by
-  let pending: string[][] = [];
-  const schedule = (line: string, due: string[]) => {
-    const gap = hashSeed("lm-repeat-gap", line) % (cfg.maxGap + 1);
-    if (gap === 0) due.push(line);
-    else {
-      while (pending.length < gap) pending.push([]);
-      pending[gap - 1]!.push(line);
-    }
-  };
+  // pending[k]: lines to emit again once k + 1 more original lines have gone by
+  const pending: string[][] = [];
   for (const line of lines) {
     out.push(line);
     const due = pending.shift() ?? [];
-    if (hashSeed("lm-repeat", line) < cfg.fraction * 4294967296) schedule(line, due);
-    if (cfg.shuffledFraction && hashSeed("lm-shuffle", line) < cfg.shuffledFraction * 4294967296) {
-      const shuffled = new Rng(hashSeed("lm-shuffle-order", line)).shuffle(line.split(" ")).join(" ");
-      due.push(shuffled);
-      schedule(shuffled, due);
+    if (hashSeed("lm-repeat", line) < cfg.fraction * 4294967296) {
+      const gap = hashSeed("lm-repeat-gap", line) % (cfg.maxGap + 1);
+      if (gap === 0) due.push(line);
+      else {
+        while (pending.length < gap) pending.push([]);
+        pending[gap - 1]!.push(line);
+      }
     }
     out.push(...due);
   }
   for (const rest of pending) out.push(...rest);
-  pending = [];
   return out;
 }
 
@@ -591,19 +578,9 @@ export function pretrainLm(cfg: LmPretrainConfig, data: LmData, opts: LmPretrain
     if (JSON.stringify(ck.config) !== JSON.stringify(runConfig)) {
       throw new Error(`${opts.workDir} holds a run with a different config; delete it or pass fresh (--fresh)`);
     }
-    const own = llm.parameterMap();
-    for (const [name, raw] of ck.params) {
-      const v = own.get(name);
-      if (!v) throw new Error(`checkpoint parameter ${name} not in the model`);
-      const t = rawToTensor(raw);
-      v.assign(t);
-      t.dispose();
-    }
-    opt.setState(
-      ck.state.optimizer.t,
-      new Map([...ck.m].map(([k, r]) => [k, rawToTensor(r)] as const)),
-      new Map([...ck.v].map(([k, r]) => [k, rawToTensor(r)] as const)),
-    );
+    assignParams(llm, ck.params, last);
+    const { m, v } = momentsOf(ck);
+    opt.setState(ck.state.optimizer.t, m, v);
     dataRng.setState(ck.state.rng.data!);
     step = ck.state.step;
     const extra = (ck.state.extra ?? {}) as { elapsedS?: number; scored?: number; valInitial?: LmEval; valCurve?: Array<{ step: number; loss: number }> };
@@ -813,14 +790,7 @@ export function loadPretrainedLm(preset: string, size: LlmSize, opts: { root?: s
   const provenance = existsSync(provPath) ? (JSON.parse(readFileSync(provPath, "utf8")) as LmProvenance) : undefined;
   const llm = new Llm(config.model);
   const { tensors } = loadSafetensorsFile(join(dir, "model.safetensors"));
-  const own = llm.parameterMap();
-  for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`${dir}: model.safetensors lacks ${name}`);
-  const values = new Map([...tensors].map(([k, r]) => [k, rawToTensor(r)] as const));
-  try {
-    llm.loadParameters(values);
-  } finally {
-    tf.dispose([...values.values()]);
-  }
+  assignParams(llm, tensors, join(dir, "model.safetensors"), { complete: true });
   llm.freeze();
   return { llm, tokenizer, config, metrics, provenance, dir };
 }

@@ -17,6 +17,7 @@
  * checkpoint intact and `latest.json` pointing at a complete folder.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Module } from "../models/nn.js";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomicSync } from "../util/atomic.js";
@@ -91,6 +92,29 @@ export function tensorToRaw(t: tf.Tensor): RawTensor {
 
 export function rawToTensor(r: RawTensor): tf.Tensor {
   return tf.tensor(r.data, r.shape, r.dtype === "F32" ? "float32" : "int32");
+}
+
+/**
+ * Loads named raw tensors into a module's parameters (`Module.loadParameters`: names and shapes must
+ * match). Errors name `where` (the checkpoint folder or file). With `complete`, every parameter of the
+ * module must be among the tensors.
+ */
+export function assignParams(module: Module, tensors: ReadonlyMap<string, RawTensor>, where: string, o: { complete?: boolean } = {}): void {
+  if (o.complete) for (const name of module.parameterMap().keys()) if (!tensors.has(name)) throw new Error(`${where}: lacks parameter ${name}`);
+  const values = new Map([...tensors].map(([k, r]) => [k, rawToTensor(r)] as const));
+  try {
+    module.loadParameters(values);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  } finally {
+    tf.dispose([...values.values()]);
+  }
+}
+
+/** A checkpoint's AdamW moments as tensors, for `AdamW.setState(t, m, v)` (the caller owns them). */
+export function momentsOf(ck: Pick<LoadedCheckpoint, "m" | "v">): { m: Map<string, tf.Tensor>; v: Map<string, tf.Tensor> } {
+  const toTensors = (x: Map<string, RawTensor>) => new Map([...x].map(([k, r]) => [k, rawToTensor(r)] as const));
+  return { m: toTensors(ck.m), v: toTensors(ck.v) };
 }
 
 export function saveSafetensorsFile(path: string, tensors: ReadonlyArray<readonly [string, tf.Tensor]>, metadata: Record<string, string> = {}): void {

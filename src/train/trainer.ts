@@ -20,7 +20,7 @@ import { AvsrModel, AvsrSample } from "../models/avsr.js";
 import { Task, TASKS } from "../models/lora.js";
 import { AdamW, AdamWConfig, PAPER_ADAMW, ScheduleConfig, clippedAdamWStep, cosineLr } from "./optim.js";
 import { MatryoshkaSampler, MethodConfig, StepPlan, planStep, validateMethodConfig } from "./methods.js";
-import { latestCheckpoint, loadCheckpoint, rawToTensor, saveCheckpoint } from "./checkpoint.js";
+import { assignParams, latestCheckpoint, loadCheckpoint, momentsOf, saveCheckpoint } from "./checkpoint.js";
 
 export interface StepResult {
   loss: number;
@@ -148,16 +148,8 @@ export class Trainer {
     const dir = latestCheckpoint(this.checkpointDir);
     if (!dir) return 0;
     const ck = loadCheckpoint(dir);
-    const own = this.model.parameterMap();
-    for (const [name, raw] of ck.params) {
-      const v = own.get(name);
-      if (!v) throw new Error(`checkpoint parameter ${name} not in the model`);
-      const t = rawToTensor(raw);
-      v.assign(t);
-      t.dispose();
-    }
-    const m = new Map([...ck.m].map(([k, r]) => [k, rawToTensor(r)] as const));
-    const v = new Map([...ck.v].map(([k, r]) => [k, rawToTensor(r)] as const));
+    assignParams(this.model, ck.params, dir);
+    const { m, v } = momentsOf(ck);
     this.opt.setState(ck.state.optimizer.t, m, v);
     this.samplerRng.setState(ck.state.rng.matryoshka!);
     this.dataRng.setState(ck.state.rng.data!);

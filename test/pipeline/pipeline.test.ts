@@ -113,6 +113,7 @@ test("oracle audio (diagnostic): one fixed vector per sub-word, deterministic; a
   const o = new OracleAudio({ dim: 3, framesPerToken: 2, noise: 0, seed: 1 }, tok);
   const f = o.features("ab abc ab", "u1");
   assert.equal(f.frames, 6);
+  assert.equal(o.frames("ab abc ab"), 6);
   const frame = (i: number) => Array.from(f.data.subarray(i * 3, i * 3 + 3));
   assert.deepEqual(frame(0), frame(1), "a token's frames repeat");
   assert.deepEqual(frame(0), frame(4), "the same sub-word gets the same vector");
