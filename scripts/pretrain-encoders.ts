@@ -1,6 +1,8 @@
 /**
  * npm run pretrain:encoders -- --preset <smoke|default> [--modality audio|video|all] [--seed N]
- *                              [--steps N] [--force]
+ *                              [--steps N] [--lr X] [--warmup N] [--init-from DIR] [--force]
+ * --init-from: warm start from an exported encoder folder (e.g. to add the sub-word objective to a
+ * trained phoneme encoder); its matching parameters initialise the run.
  * Pretrains the audio and/or video encoder with CTC (phonemes / visemes) on the corpus train split,
  * resuming from data/<preset>/encoder-runs/<modality>/checkpoints, and exports the frozen encoder to
  * checkpoints/encoders/<preset>/<modality>/ (see src/pretrain/encoders.ts).
@@ -15,6 +17,9 @@ const { values } = parseArgs({
     modality: { type: "string", default: "all" },
     seed: { type: "string", default: "0" },
     steps: { type: "string" },
+    lr: { type: "string" },
+    warmup: { type: "string" },
+    "init-from": { type: "string" },
     force: { type: "boolean", default: false },
   },
 });
@@ -27,7 +32,12 @@ for (const modality of mods) {
     preset: values.preset!,
     modality,
     seed: Number(values.seed),
-    train: values.steps ? { steps: Number(values.steps) } : {},
+    train: {
+      ...(values.steps ? { steps: Number(values.steps) } : {}),
+      ...(values.lr ? { lr: Number(values.lr) } : {}),
+      ...(values.warmup ? { warmup: Number(values.warmup) } : {}),
+      ...(values["init-from"] ? { initFrom: values["init-from"] } : {}),
+    },
     force: values.force,
     command: `npm run pretrain:encoders -- ${process.argv.slice(2).join(" ")}`,
   });

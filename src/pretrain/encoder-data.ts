@@ -25,6 +25,7 @@ import { TRAIN_SNRS } from "../audio/noise.js";
 import { normalizeVideo } from "../video/transforms.js";
 import { VISEMES } from "../video/visemes.js";
 import type { Rng } from "../util/rng.js";
+import { WORD_START, type BpeTokenizer } from "../text/tokenizer.js";
 
 export type EncoderModality = "audio" | "video";
 
@@ -81,6 +82,47 @@ export function frameTargetsOf(ds: SyntheticCorpus, id: string, inv: UnitInvento
     const c = (t + 0.5) / fps;
     while (j < spans.length && spans[j]![2] <= c) j++;
     if (j < spans.length && spans[j]![1] <= c) out[t] = index.get(spans[j]![0]) ?? 0;
+  }
+  return out;
+}
+
+/**
+ * Sub-word targets (an optional second objective, `EncoderTrainConfig.subword`): the LM tokeniser's
+ * pieces of the transcript, class = token id + 1 (0 is the CTC blank / frame silence).
+ *
+ * Why: phoneme (or viseme) features leave the frozen LLM to spell words out of ~80 ms phonetic slices
+ * through a per-token projector, which a small LM adapted with LoRA does not learn in a few hundred
+ * steps (README, Status). Whisper's features, which Llama reads in the paper, were trained to predict
+ * text; a sub-word head gives ours the same property at the LM's own granularity.
+ */
+export function subwordTargetsOf(text: string, tokenizer: BpeTokenizer): number[] {
+  return tokenizer.encode(text).map((t) => t + 1);
+}
+
+/**
+ * Frame-level sub-word labels: each word's interval (from the alignment) is shared among its pieces
+ * in proportion to their letters (the word-start marker counts for nothing, each piece for at least
+ * one); a frame takes the piece whose share holds its centre, 0 outside words.
+ */
+export function subwordFrameTargetsOf(ds: SyntheticCorpus, id: string, tokenizer: BpeTokenizer, frames: number, fps: number): Int32Array {
+  const spans: Array<[number, number, number]> = [];
+  for (const [word, start, end] of ds.alignment(id).words) {
+    const ids = tokenizer.encode(word);
+    const weights = ids.map((t) => Math.max(1, tokenizer.idToToken(t).replace(WORD_START, "").length));
+    const total = weights.reduce((a, b) => a + b, 0);
+    let at = start;
+    ids.forEach((t, k) => {
+      const next = k === ids.length - 1 ? end : at + ((end - start) * weights[k]!) / total;
+      spans.push([t + 1, at, next]);
+      at = next;
+    });
+  }
+  const out = new Int32Array(frames);
+  let j = 0;
+  for (let t = 0; t < frames; t++) {
+    const c = (t + 0.5) / fps;
+    while (j < spans.length && spans[j]![2] <= c) j++;
+    if (j < spans.length && spans[j]![1] <= c) out[t] = spans[j]![0];
   }
   return out;
 }

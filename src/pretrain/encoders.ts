@@ -33,7 +33,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
 import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { openCorpus, createNoiseBank, frameBudgetBatches, type SyntheticCorpus, type Utterance } from "../data/index.js";
 import type { NoiseBank } from "../audio/noise.js";
 import { AudioEncoder, CtcHead, VideoEncoder, type AudioEncoderConfig, type VideoEncoderConfig } from "../models/encoders.js";
@@ -46,6 +46,8 @@ import { dataDir, repoRoot } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
 import { Rng, hashSeed } from "../util/rng.js";
 import { ctcLossFast, ctcFastStats } from "./encoder-ctc.js";
+import { BpeTokenizer } from "../text/tokenizer.js";
+import { corpusWer, type ErrorRate, type RefHyp } from "../eval/wer.js";
 import { installFastMaxPoolGrad } from "./encoder-kernels.js";
 import {
   audioInput,
@@ -53,6 +55,8 @@ import {
   frameTargetsOf,
   padBatch,
   phonemeInventory,
+  subwordFrameTargetsOf,
+  subwordTargetsOf,
   targetsOf,
   videoInput,
   visemeInventory,
@@ -89,6 +93,19 @@ export interface EncoderTrainConfig {
    * timings give the encoder a dense signal from the first step, and the CTC head then aligns at once.
    */
   frameCeWeight?: number;
+  /**
+   * A second objective over the LM tokeniser's sub-words (`checkpoints/lm/<preset>/tokenizer.json`):
+   * CTC on a `subword_head` with weight `ctcWeight`, plus a frame-level cross-entropy on a
+   * `subword_frame_head` (word timings shared among pieces by letters) with weight `frameCeWeight`.
+   * Absent = the unit objective only. See encoder-data.ts `subwordTargetsOf` for why.
+   */
+  subword?: { ctcWeight: number; frameCeWeight: number };
+  /**
+   * Warm start: an exported encoder folder (relative to the repository) whose matching parameters
+   * initialise a fresh run (heads it lacks keep their random init). Used to add the sub-word objective
+   * to a trained phoneme / viseme encoder without training it again from scratch.
+   */
+  initFrom?: string;
 }
 
 export interface EncoderSpec {
@@ -100,8 +117,8 @@ export interface EncoderSpec {
   train: EncoderTrainConfig;
 }
 
-const AUDIO_DEFAULT: AudioEncoderConfig = { nMels: 80, dim: 128, nLayers: 2, nHeads: 4, ffnDim: 512 };
-const VIDEO_DEFAULT: VideoEncoderConfig = { temporalKernel: 5, channels: [16, 32, 64], blocksPerStage: 1, dim: 128, nLayers: 2, nHeads: 4, ffnDim: 512 };
+const AUDIO_DEFAULT: AudioEncoderConfig = { nMels: 80, dim: 128, nLayers: 4, nHeads: 4, ffnDim: 512 };
+const VIDEO_DEFAULT: VideoEncoderConfig = { temporalKernel: 5, channels: [16, 32, 64], blocksPerStage: 1, dim: 128, nLayers: 4, nHeads: 4, ffnDim: 512 };
 
 export const ENCODER_PRESETS: Record<string, Record<EncoderModality, EncoderSpec>> = {
   smoke: {
@@ -109,7 +126,7 @@ export const ENCODER_PRESETS: Record<string, Record<EncoderModality, EncoderSpec
       modality: "audio",
       audio: { nMels: 80, dim: 32, nLayers: 1, nHeads: 2, ffnDim: 64 },
       videoSize: 24,
-      train: { steps: 24, frameBudget: 2400, maxBatch: 8, lr: 3e-3, warmup: 4, weightDecay: 0.01, clip: 5, checkpointEvery: 8, trainLimit: 0, valLimit: 0, noiseAug: true, frameCeWeight: 1 },
+      train: { steps: 24, frameBudget: 2400, maxBatch: 8, lr: 3e-3, warmup: 4, weightDecay: 0.01, clip: 5, checkpointEvery: 8, trainLimit: 0, valLimit: 0, noiseAug: true, frameCeWeight: 1, subword: { ctcWeight: 1, frameCeWeight: 1 } },
     },
     video: {
       modality: "video",
@@ -123,13 +140,13 @@ export const ENCODER_PRESETS: Record<string, Record<EncoderModality, EncoderSpec
       modality: "audio",
       audio: AUDIO_DEFAULT,
       videoSize: 32,
-      train: { steps: 3000, frameBudget: 5000, maxBatch: 32, lr: 2e-3, warmup: 40, weightDecay: 0.01, clip: 5, checkpointEvery: 50, trainLimit: 0, valLimit: 300, noiseAug: true, frameCeWeight: 1 },
+      train: { steps: 3000, frameBudget: 5000, maxBatch: 32, lr: 2e-3, warmup: 40, weightDecay: 0.01, clip: 5, checkpointEvery: 50, trainLimit: 0, valLimit: 300, noiseAug: true, frameCeWeight: 1, subword: { ctcWeight: 1, frameCeWeight: 1 } },
     },
     video: {
       modality: "video",
       video: VIDEO_DEFAULT,
       videoSize: 32,
-      train: { steps: 1500, frameBudget: 900, maxBatch: 24, lr: 2e-3, warmup: 30, weightDecay: 0.01, clip: 5, checkpointEvery: 25, trainLimit: 0, valLimit: 300, noiseAug: false, frameCeWeight: 1 },
+      train: { steps: 1500, frameBudget: 900, maxBatch: 24, lr: 2e-3, warmup: 30, weightDecay: 0.01, clip: 5, checkpointEvery: 25, trainLimit: 0, valLimit: 300, noiseAug: false, frameCeWeight: 1, subword: { ctcWeight: 1, frameCeWeight: 1 } },
     },
   },
 };
@@ -149,7 +166,7 @@ export type AnyEncoder = AudioEncoder | VideoEncoder;
 export class CtcEncoder extends Module {
   readonly encoder: AnyEncoder;
   readonly head: CtcHead;
-  constructor(readonly spec: EncoderSpec, readonly inventory: UnitInventory, rng: Rng) {
+  constructor(readonly spec: EncoderSpec, readonly inventory: UnitInventory, rng: Rng, readonly subwordVocab = 0) {
     super();
     this.encoder = this.addModule(
       "encoder",
@@ -158,8 +175,14 @@ export class CtcEncoder extends Module {
     const dim = spec.modality === "audio" ? spec.audio!.dim : spec.video!.dim;
     this.head = this.addModule("ctc_head", new CtcHead(dim, inventory.units.length + 1, rng.fork("head")));
     if ((spec.train.frameCeWeight ?? 0) > 0) this.frameHead = this.addModule("frame_head", new CtcHead(dim, inventory.units.length + 1, rng.fork("frame-head")));
+    if (subwordVocab > 0) {
+      this.subwordHead = this.addModule("subword_head", new CtcHead(dim, subwordVocab + 1, rng.fork("subword-head")));
+      if ((spec.train.subword?.frameCeWeight ?? 0) > 0) this.subwordFrameHead = this.addModule("subword_frame_head", new CtcHead(dim, subwordVocab + 1, rng.fork("subword-frame-head")));
+    }
   }
   readonly frameHead?: CtcHead;
+  readonly subwordHead?: CtcHead;
+  readonly subwordFrameHead?: CtcHead;
 }
 
 /** Input width per frame (80 mel bins, or S·S pixels). */
@@ -195,6 +218,9 @@ export interface PretrainData {
   ds: SyntheticCorpus;
   inventory: UnitInventory;
   noise?: NoiseBank;
+  /** The LM tokeniser, when the spec has a sub-word objective. */
+  tokenizer?: BpeTokenizer;
+  tokenizerPath?: string;
 }
 
 function loadInput(d: PretrainData, spec: EncoderSpec, id: string, rng?: Rng, snrDb?: number | null): EncoderInput {
@@ -250,6 +276,42 @@ export function evaluateCtc(model: CtcEncoder, d: PretrainData, utts: readonly U
   return { errorRate: refs > 0 ? errs / refs : 0, utterances: utts.length, refUnits: refs };
 }
 
+/** Greedy-CTC word error rate of the sub-word head (the encoder alone as a CTC recogniser). */
+export function evaluateSubwordCtc(model: CtcEncoder, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number } = {}): ErrorRate {
+  if (!model.subwordHead || !d.tokenizer) throw new Error("evaluateSubwordCtc: the encoder has no sub-word head");
+  const spec = model.spec;
+  const batches = frameBudgetBatches(
+    utts.map((u) => inputFramesOf(spec, u)),
+    { frameBudget: opts.batchFrames ?? spec.train.frameBudget * 2, maxBatchSize: 64 },
+  ).batches;
+  const pairs: RefHyp[] = [];
+  for (const b of batches) {
+    const items = b.map((i) => loadInput(d, spec, utts[i]!.id, undefined, opts.snrDb));
+    const logits = tf.tidy(() => {
+      const f = encoderForward(model.encoder, spec, items);
+      return { l: model.subwordHead!.apply(f.features), lengths: f.lengths };
+    });
+    const hyp = ctcGreedyDecode(logits.l, logits.lengths);
+    logits.l.dispose();
+    b.forEach((i, k) => pairs.push({ ref: utts[i]!.text, hyp: d.tokenizer!.decode(hyp[k]!.map((c) => c - 1)) }));
+  }
+  return corpusWer(pairs);
+}
+
+/** Mean frame cross-entropy of `head` against labels (padding masked). Call inside tf.tidy / variableGrads. */
+function frameCe(head: CtcHead, features: tf.Tensor3D, lengths: readonly number[], labelsOf: (b: number, frames: number) => Int32Array): tf.Scalar {
+  const [B, T] = features.shape;
+  const y = new Int32Array(B * T);
+  const mask = new Float32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    y.set(labelsOf(b, lengths[b]!), b * T);
+    mask.fill(1, b * T, b * T + lengths[b]!);
+  }
+  const logp = tf.logSoftmax(head.apply(features));
+  const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor2d(y, [B, T], "int32"), logp.shape[2])), 2);
+  return tf.neg(tf.div(tf.sum(tf.mul(picked, tf.tensor2d(mask, [B, T]))), Math.max(1, mask.reduce((a, b) => a + b, 0)))) as tf.Scalar;
+}
+
 // ---- pretraining --------------------------------------------------------------------------------
 
 export interface PretrainOptions {
@@ -282,6 +344,10 @@ export interface EncoderMetrics {
   valErrorRate: number;
   /** Audio only: PER on val with babble at 0 dB. */
   valErrorRateBabble0dB?: number;
+  /** With the sub-word objective: greedy-CTC WER of the sub-word head on val (clean). */
+  valSubwordWer?: number;
+  /** Audio with the sub-word objective: the same with babble at 0 dB. */
+  valSubwordWerBabble0dB?: number;
   valUtterances: number;
   params: number;
 }
@@ -315,7 +381,10 @@ export async function openPretrainData(preset: string, modality: EncoderModality
   const ds = await openCorpus(preset, { dir: corpusDir, videoSize: spec.videoSize });
   const inventory = modality === "audio" ? phonemeInventory(ds) : visemeInventory();
   const noise = modality === "audio" ? await createNoiseBank(ds, { seed: 0 }) : undefined;
-  return { ds, inventory, noise };
+  if (!spec.train.subword) return { ds, inventory, noise };
+  const tokenizerPath = join(repoRoot(), "checkpoints", "lm", preset, "tokenizer.json");
+  if (!existsSync(tokenizerPath)) throw new Error(`${modality} encoder: the sub-word objective needs the LM tokeniser ${tokenizerPath}: run \`npm run pretrain:lm -- --preset ${preset}\` first`);
+  return { ds, inventory, noise, tokenizer: BpeTokenizer.fromJSON(readFileSync(tokenizerPath, "utf8")), tokenizerPath };
 }
 
 /**
@@ -340,10 +409,12 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   let val = d.ds.utterances("val");
   if (spec.train.valLimit > 0) val = val.slice(0, spec.train.valLimit);
   // utterances whose targets cannot fit their output frames are left out of training
-  const fits = (u: Utterance) => targetsOf(d.ds, u.id, d.inventory).length <= outputFrames(spec, inputFramesOf(spec, u));
+  const fits = (u: Utterance) =>
+    targetsOf(d.ds, u.id, d.inventory).length <= outputFrames(spec, inputFramesOf(spec, u)) &&
+    (!d.tokenizer || subwordTargetsOf(u.text, d.tokenizer).length <= outputFrames(spec, inputFramesOf(spec, u)));
   train = train.filter(fits);
 
-  const model = new CtcEncoder(spec, d.inventory, new Rng(seed).fork(`encoder-${o.modality}`));
+  const model = new CtcEncoder(spec, d.inventory, new Rng(seed).fork(`encoder-${o.modality}`), d.tokenizer?.vocab.length ?? 0);
   const params = model.namedParameters();
   const opt = new AdamW({ beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: spec.train.weightDecay });
   let step = 0;
@@ -368,6 +439,11 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
     step = c.state.step;
     elapsedBefore = Number(c.state.extra?.elapsedS ?? 0);
     log(`[pretrain ${o.modality}] resumed at step ${step} from ${ck}`);
+  } else if (spec.train.initFrom) {
+    const from = join(isAbsolute(spec.train.initFrom) ? spec.train.initFrom : join(repoRoot(), spec.train.initFrom), "encoder.safetensors");
+    if (!existsSync(from)) throw new Error(`${o.modality} encoder: initFrom ${from} does not exist`);
+    assignParams(model, loadSafetensorsFile(from).tensors, from);
+    log(`[pretrain ${o.modality}] initialised from ${from}`);
   }
 
   // the step -> batch map: epochs of frame-budget batches, concatenated
@@ -381,7 +457,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
     }
   };
   const total = spec.train.steps;
-  const progress = new Progress(total, { label: `pretrain ${o.modality}`, startAt: step, write: log, intervalMs: 5000 });
+  const progress = new Progress(total, { label: `pretrain ${o.modality}`, startAt: step, elapsedBefore, write: log, intervalMs: 5000 });
   const schedule = { baseLr: spec.train.lr, warmupSteps: spec.train.warmup, totalSteps: total };
   const t0 = Date.now();
   let lastLoss = NaN;
@@ -404,23 +480,31 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
     const items = idx.map((i, k) => loadInput(d, spec, train[i]!.id, spec.train.noiseAug ? new Rng(hashSeed("encoder-aug", seed, next, k)) : undefined));
     const labels = idx.map((i) => targetsOf(d.ds, train[i]!.id, d.inventory));
     const ceW = spec.train.frameCeWeight ?? 0;
+    const sw = d.tokenizer ? spec.train.subword : undefined;
+    const swLabels = sw ? idx.map((i) => subwordTargetsOf(train[i]!.text, d.tokenizer!)) : [];
+    const fps = o.modality === "audio" ? 50 : 25;
     const trainable = params.map(([, v]) => v);
+    // each objective's value, for the progress line (read inside the graph: the native/cpu backends are synchronous)
+    const parts: Record<string, number> = {};
+    const part = (name: string, x: tf.Scalar): tf.Scalar => {
+      parts[name] = x.dataSync()[0]!;
+      return x;
+    };
     const { value, grads } = tf.variableGrads(() => {
       const f = encoderForward(model.encoder, spec, items);
-      const ctc = ctcLossFast(model.head.apply(f.features), labels, f.lengths);
-      if (!(ceW > 0) || !model.frameHead) return ctc;
-      const [B, T] = f.features.shape;
-      const fps = o.modality === "audio" ? 50 : 25;
-      const y = new Int32Array(B * T);
-      const mask = new Float32Array(B * T);
-      idx.forEach((i, b) => {
-        y.set(frameTargetsOf(d.ds, train[i]!.id, d.inventory, f.lengths[b]!, fps), b * T);
-        mask.fill(1, b * T, b * T + f.lengths[b]!);
-      });
-      const logp = tf.logSoftmax(model.frameHead.apply(f.features));
-      const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor2d(y, [B, T], "int32"), logp.shape[2])), 2);
-      const ce = tf.neg(tf.div(tf.sum(tf.mul(picked, tf.tensor2d(mask, [B, T]))), Math.max(1, mask.reduce((a, b) => a + b, 0))));
-      return tf.add(ctc, tf.mul(ce, ceW)) as tf.Scalar;
+      let loss: tf.Scalar = part("ctc", ctcLossFast(model.head.apply(f.features), labels, f.lengths));
+      if (ceW > 0 && model.frameHead) {
+        const ce = part("ce", frameCe(model.frameHead, f.features, f.lengths, (b, n) => frameTargetsOf(d.ds, train[idx[b]!]!.id, d.inventory, n, fps)));
+        loss = tf.add(loss, tf.mul(ce, ceW));
+      }
+      if (sw && model.subwordHead) {
+        loss = tf.add(loss, tf.mul(part("sw_ctc", ctcLossFast(model.subwordHead.apply(f.features), swLabels, f.lengths)), sw.ctcWeight));
+        if (sw.frameCeWeight > 0 && model.subwordFrameHead) {
+          const ce = part("sw_ce", frameCe(model.subwordFrameHead, f.features, f.lengths, (b, n) => subwordFrameTargetsOf(d.ds, train[idx[b]!]!.id, d.tokenizer!, n, fps)));
+          loss = tf.add(loss, tf.mul(ce, sw.frameCeWeight));
+        }
+      }
+      return loss;
     }, trainable);
     const byName = new Map<string, tf.Tensor | null>(params.map(([n, v]) => [n, grads[v.name] ?? null]));
     const clipped = clipByGlobalNorm(byName, spec.train.clip);
@@ -434,7 +518,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
     step = next;
     uttDone += idx.length;
     const el = (Date.now() - t0) / 1000;
-    progress.update(step, { loss: lastLoss, avg: smooth }, `${(uttDone / el).toFixed(1)} utt/s | batch ${idx.length}${ctcFastStats.skipped ? ` | ${ctcFastStats.skipped} unalignable` : ""} | lr ${lr.toExponential(2)}`);
+    progress.update(step, { loss: lastLoss, avg: smooth, ...parts }, `${(uttDone / el).toFixed(1)} utt/s | batch ${idx.length}${ctcFastStats.skipped ? ` | ${ctcFastStats.skipped} unalignable` : ""} | lr ${lr.toExponential(2)}`);
     if (step % spec.train.checkpointEvery === 0 || step === total || step === o.stopAfter) save();
     if (step === o.stopAfter && step < total) {
       model.dispose();
@@ -458,6 +542,11 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   };
   if (o.modality === "audio") metrics.valErrorRateBabble0dB = evaluateCtc(model, d, val, { snrDb: 0 }).errorRate;
   log(`[pretrain ${o.modality}] val ${d.inventory.kind} error rate ${(100 * clean.errorRate).toFixed(2)}%` + (metrics.valErrorRateBabble0dB !== undefined ? `, babble 0 dB ${(100 * metrics.valErrorRateBabble0dB).toFixed(2)}%` : ""));
+  if (model.subwordHead) {
+    metrics.valSubwordWer = evaluateSubwordCtc(model, d, val).rate;
+    if (o.modality === "audio") metrics.valSubwordWerBabble0dB = evaluateSubwordCtc(model, d, val, { snrDb: 0 }).rate;
+    log(`[pretrain ${o.modality}] val sub-word CTC WER ${(100 * metrics.valSubwordWer).toFixed(2)}%` + (metrics.valSubwordWerBabble0dB !== undefined ? `, babble 0 dB ${(100 * metrics.valSubwordWerBabble0dB).toFixed(2)}%` : ""));
+  }
 
   exportEncoder(outDir, model, {
     metrics,
@@ -467,6 +556,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
       seed,
       corpus: d.ds.dir,
       dataHash: corpusHash(d.ds.dir),
+      ...(d.tokenizerPath ? { tokenizerSha256: createHash("sha256").update(readFileSync(d.tokenizerPath)).digest("hex") } : {}),
       backend: tf.getBackend(),
       node: process.version,
       date: new Date().toISOString(),
@@ -483,13 +573,15 @@ export interface EncoderFileConfig {
   preset?: string;
   spec: EncoderSpec;
   inventory: UnitInventory;
+  /** Size of the LM vocabulary of the sub-word heads (absent: none). */
+  subwordVocab?: number;
 }
 
 /** Writes encoder.safetensors (encoder + CTC head), config.json, metrics.json, provenance.json; metrics.json last. */
 export function exportEncoder(outDir: string, model: CtcEncoder, info: { metrics: unknown; provenance: unknown }): void {
   mkdirSync(outDir, { recursive: true });
   saveSafetensorsFile(join(outDir, "encoder.safetensors"), model.namedParameters(), { format: "omni-avsr-lab/encoder", modality: model.spec.modality });
-  const cfg: EncoderFileConfig = { format: "omni-avsr-lab/encoder", version: 1, spec: model.spec, inventory: model.inventory };
+  const cfg: EncoderFileConfig = { format: "omni-avsr-lab/encoder", version: 1, spec: model.spec, inventory: model.inventory, ...(model.subwordVocab > 0 ? { subwordVocab: model.subwordVocab } : {}) };
   writeFileAtomicSync(join(outDir, "config.json"), JSON.stringify(cfg, null, 1) + "\n");
   writeFileAtomicSync(join(outDir, "provenance.json"), JSON.stringify(info.provenance, null, 1) + "\n");
   writeFileAtomicSync(join(outDir, "metrics.json"), JSON.stringify(info.metrics, null, 1) + "\n");
@@ -515,7 +607,7 @@ export function loadEncoder(preset: string, modality: EncoderModality, dir = enc
   const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as EncoderFileConfig;
   const bytes = readFileSync(path);
   const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-  const model = new CtcEncoder(cfg.spec, cfg.inventory, new Rng(0));
+  const model = new CtcEncoder(cfg.spec, cfg.inventory, new Rng(0), cfg.subwordVocab ?? 0);
   const { tensors } = loadSafetensorsFile(path);
   assignParams(model, tensors, path, { complete: true });
   model.freeze();

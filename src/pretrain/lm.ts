@@ -137,7 +137,7 @@ export interface LmRepeatConfig {
  * loss falls from ~4.9 to ~2.8) and the frozen LM becomes adaptable: Llama-AVSR ASR on oracle audio
  * reaches 73.7 % WER in 400 steps where the shipped LM stays at the prior (371 %). With copies of up to
  * 60 tokens (50 %, 3,000 steps) the probe gain is 1.29 but oracle-audio ASR reaches only 85.9 %. Not in
- * the presets yet: the shipped LMs were trained without it (README, "Status").
+ * the `default` preset since the tiny LM of that run was shipped (README, "Status").
  */
 export interface CopyWindowConfig {
   fraction: number;
@@ -164,9 +164,10 @@ interface LmPresetSpec {
 
 /**
  * Presets. `default`: the whole LM text of the default corpus, a 1,024-token vocabulary, windows of
- * 128 tokens, 16 windows per step (2,048 tokens), the same number of steps (so the same tokens) for
- * every size; sized so the three LMs together take about 25 minutes on the 2-core lab machine
- * (native backend, one thread). `smoke`: a few hundred lines, seconds per size.
+ * 128 tokens, 16 windows per step (2,048 tokens), half of them copy windows (4-24 tokens, see
+ * `CopyWindowConfig`), 3,000 steps for every size (so the same tokens); measured alone on the 2-core lab
+ * machine (native backend, one thread) about 15 min for tiny, 45 min for small, 2 h for base.
+ * `smoke`: a few hundred lines, seconds per size.
  */
 export const LM_PRESETS: Record<LmPreset, LmPresetSpec> = {
   smoke: {
@@ -188,9 +189,10 @@ export const LM_PRESETS: Record<LmPreset, LmPresetSpec> = {
     maxLines: 0,
     valFraction: 0.02,
     tokenizer: { vocabSize: 1024, minFrequency: 2 },
+    copyWindows: { fraction: 0.5, minLen: 4, maxLen: 24 },
     seqLen: 128,
     batchSize: 16,
-    steps: 300,
+    steps: 3000,
     warmupFraction: 0.05,
     lr: { tiny: 3e-3, small: 2.5e-3, base: 2e-3 },
     checkpointEvery: 25,
@@ -611,7 +613,7 @@ export function pretrainLm(cfg: LmPretrainConfig, data: LmData, opts: LmPretrain
       `${cfg.steps} steps x ${cfg.batchSize} x ${cfg.seqLen} tokens, train stream ${data.train.length.toLocaleString("en")} tokens, ` +
       `val ${data.val.length.toLocaleString("en")}; ${describeBackend()}; initial val loss ${valInitial.loss.toFixed(4)}`,
   );
-  const progress = new Progress(cfg.steps, { label, startAt: step, write: log, intervalMs: opts.progressIntervalMs ?? 5000 });
+  const progress = new Progress(cfg.steps, { label, startAt: step, elapsedBefore, write: log, intervalMs: opts.progressIntervalMs ?? 5000 });
   const t0 = Date.now();
   let evalInLoop = 0;
   let scored = scoredBefore;

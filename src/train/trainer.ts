@@ -195,6 +195,7 @@ export class Trainer {
     const progress = new Progress(this.cfg.schedule.totalSteps, {
       label: this.cfg.method.method,
       startAt: this.step,
+      elapsedBefore: this.elapsedBefore,
       write: this.opts.progressWrite,
       intervalMs: this.opts.progressIntervalMs,
     });

@@ -13,6 +13,8 @@ export interface ProgressOptions {
   write?: (line: string) => void;
   /** Steps already done before this run (resume): they do not count towards the rate. */
   startAt?: number;
+  /** Seconds already spent before this run (earlier segments, or before a resume): added to "elapsed". */
+  elapsedBefore?: number;
   now?: () => number;
 }
 
@@ -46,6 +48,7 @@ export class Progress {
       intervalMs: options.intervalMs ?? 2000,
       write: options.write ?? ((line) => process.stderr.write(line + "\n")),
       startAt: options.startAt ?? 0,
+      elapsedBefore: options.elapsedBefore ?? 0,
       now: options.now ?? (() => Date.now()),
     };
     this.started = this.opts.now();
@@ -75,7 +78,7 @@ export class Progress {
     return (
       `${head}${this.opts.unit} ${String(done).padStart(width)}/${this.total}` +
       (vals ? ` | ${vals}` : "") +
-      ` | ${rate.toFixed(2)} ${this.opts.unit}/s | elapsed ${formatDuration(elapsed)} | eta ${formatDuration(eta)}` +
+      ` | ${rate.toFixed(2)} ${this.opts.unit}/s | elapsed ${formatDuration(this.opts.elapsedBefore + elapsed)} | eta ${formatDuration(eta)}` +
       (extra ? ` | ${extra}` : "")
     );
   }

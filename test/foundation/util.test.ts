@@ -68,6 +68,11 @@ test("Progress prints step, values, rate and ETA, throttled but always at the en
   assert.deepEqual(lines.map((l) => Number(/step +(\d+)\//.exec(l)![1])), [1, 5, 9, 10]);
   assert.match(lines[0]!, /^\[t\] step  1\/10 \| loss 1\.0000 \| 4\.00 step\/s \| elapsed 0s \| eta 2s$/);
   assert.match(lines.at(-1)!, /step 10\/10 .* eta 0s/);
+  // a resumed run: the rate counts only its own steps, "elapsed" includes the time before
+  now = 0;
+  const resumed = new Progress(10, { startAt: 6, elapsedBefore: 120, write: () => {}, now: () => now });
+  now = 2000;
+  assert.match(resumed.format(8, {}, now), /step  8\/10 \| 1\.00 step\/s \| elapsed 2m02s \| eta 2s$/);
   assert.equal(formatDuration(3725), "1h02m");
   assert.equal(formatDuration(65), "1m05s");
 });

@@ -13,7 +13,10 @@ import { openCorpus } from "../../src/data/index.js";
 import { ctcLoss } from "../../src/models/ctc.js";
 import { ctcLossFast } from "../../src/pretrain/encoder-ctc.js";
 import { installFastMaxPoolGrad } from "../../src/pretrain/encoder-kernels.js";
-import { audioInput, encodeInputs, loadEncoder, phonemeInventory, pretrainEncoder, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders.js";
+import { audioInput, encodeInputs, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders.js";
+import { loadSafetensorsFile } from "../../src/train/checkpoint.js";
+import { BpeTokenizer } from "../../src/text/tokenizer.js";
+import type { SyntheticCorpus } from "../../src/data/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 const quiet = () => {};
@@ -65,6 +68,33 @@ test("targets: phonemes for audio, merged visemes (no silence) for video", async
   assert.equal(editDistance([1, 2, 3], [1, 3, 4, 5]), 3);
 });
 
+test("sub-word targets: the LM's pieces (id + 1); frames share each word's interval by letters", () => {
+  const tok = BpeTokenizer.train(["the cat sat", "the cat", "a cat sat on the mat"], { vocabSize: 8 + 27 + 6, alphabet: "abcdefghijklmnopqrstuvwxyz'" });
+  const ids = tok.encode("the cat");
+  assert.deepEqual(subwordTargetsOf("the cat", tok), ids.map((t) => t + 1));
+  // one word "cats" from 0.1 s to 0.5 s; its pieces split the 0.4 s by letter count
+  const pieces = tok.encode("cats");
+  assert.ok(pieces.length >= 2, `"cats" is several pieces: ${pieces.map((t) => tok.idToToken(t))}`);
+  const letters = pieces.map((t) => Math.max(1, tok.idToToken(t).replace("\u2581", "").length));
+  const ds = { alignment: () => ({ words: [["cats", 0.1, 0.5]] }) } as unknown as SyntheticCorpus;
+  const fps = 50;
+  const y = subwordFrameTargetsOf(ds, "x", tok, 30, fps);
+  const total = letters.reduce((a, b) => a + b, 0);
+  for (let t = 0; t < 30; t++) {
+    const c = (t + 0.5) / fps;
+    let want = 0;
+    let at = 0.1;
+    pieces.forEach((p, k) => {
+      const end = k === pieces.length - 1 ? 0.5 : at + (0.4 * letters[k]!) / total;
+      if (c >= at && c < end) want = p + 1;
+      at = end;
+    });
+    assert.equal(y[t], want, `frame ${t}`);
+  }
+  assert.equal(y[0], 0); // before the word: silence
+  assert.equal(y[29], 0); // after it
+});
+
 test("smoke pretraining: interrupted + resumed equals uninterrupted; export loads back", async () => {
   await initBackend();
   const root = mkdtempSync(join(tmpdir(), "omni-enc-"));
@@ -77,6 +107,9 @@ test("smoke pretraining: interrupted + resumed equals uninterrupted; export load
   assert.equal(a.skipped, false);
   assert.deepEqual(readFileSync(join(root, "b-out", "encoder.safetensors")), readFileSync(join(root, "a-out", "encoder.safetensors")));
   assert.equal(b.metrics.valErrorRate, a.metrics.valErrorRate);
+  // the smoke audio preset has the sub-word objective: its head is scored as a CTC recogniser
+  assert.ok(Number.isFinite(a.metrics.valSubwordWer) && a.metrics.valSubwordWer! >= 0, `sub-word WER ${a.metrics.valSubwordWer}`);
+  assert.equal(b.metrics.valSubwordWer, a.metrics.valSubwordWer);
   for (const f of ["encoder.safetensors", "config.json", "metrics.json", "provenance.json"]) assert.ok(existsSync(join(root, "a-out", f)), f);
   assert.ok(statSync(join(root, "a-out", "encoder.safetensors")).size < 20 * 2 ** 20);
   const prov = JSON.parse(readFileSync(join(root, "a-out", "provenance.json"), "utf8"));
@@ -99,4 +132,11 @@ test("smoke pretraining: interrupted + resumed equals uninterrupted; export load
   for (let i = 0; i < alone.length; i++) maxDiff = Math.max(maxDiff, Math.abs(alone[i]! - batched[0]![i]!));
   assert.ok(maxDiff < 1e-4, `padding changed the features by ${maxDiff}`);
   assert.ok(enc.model.encoder.trainableParameters().length === 0, "loaded encoder is frozen");
+  assert.ok(enc.model.subwordHead, "the export keeps its sub-word head");
+  // a warm start copies the matching weights: with lr 0 the exported encoder equals its source
+  await pretrainEncoder({ ...base, train: { ...train, steps: 1, lr: 0, initFrom: join(root, "a-out") }, workDir: join(root, "c"), outDir: join(root, "c-out") });
+  const src = loadSafetensorsFile(join(root, "a-out", "encoder.safetensors")).tensors;
+  const warm = loadSafetensorsFile(join(root, "c-out", "encoder.safetensors")).tensors;
+  assert.deepEqual([...warm.keys()].sort(), [...src.keys()].sort());
+  for (const [k, t] of src) assert.deepEqual(warm.get(k)!.data, t.data, k);
 });
