@@ -33,11 +33,12 @@ export function pretrainingTables(preset: string): { encoders: Row[]; lms: Row[]
       final_train_loss: Number(m.finalTrainLoss),
       val_error_rate_pct: 100 * Number(m.valErrorRate),
       val_error_rate_babble0dB_pct: m.valErrorRateBabble0dB === undefined ? null : 100 * Number(m.valErrorRateBabble0dB),
+      val_subword_ctc_wer_pct: m.valSubwordWer === undefined ? null : 100 * Number(m.valSubwordWer),
     });
   }
   const lms: Row[] = [];
   for (const size of Object.keys(LLM_SIZES) as LlmSize[]) {
-    const m = readJson<{ params: number; steps: number; trainTokens: number; wallTimeS: number; tokensPerS: number; val: { loss: number; perplexity: number; wordPerplexity?: number }; valInitial?: { perplexity: number } }>(
+    const m = readJson<{ params: number; steps: number; trainTokens: number; wallTimeS: number; tokensPerS: number; val: { loss: number; perplexity: number; wordPerplexity?: number }; valInitial?: { perplexity: number }; copyProbe?: { shuffled: { gain: number } } }>(
       join(repoRoot(), "checkpoints", "lm", preset, size, "metrics.json"),
     );
     if (!m) continue;
@@ -51,6 +52,7 @@ export function pretrainingTables(preset: string): { encoders: Row[]; lms: Row[]
       val_loss: m.val.loss,
       val_perplexity: m.val.perplexity,
       initial_perplexity: m.valInitial?.perplexity ?? null,
+      copy_gain_nats: m.copyProbe?.shuffled.gain ?? null,
     });
   }
   return { encoders, lms };
