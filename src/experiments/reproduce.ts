@@ -2,8 +2,9 @@
  * The reproduction pipeline behind `npm run reproduce:paper` (scripts/reproduce-paper.ts adds the notebook stage):
  *
  *   1. corpus            data/<preset>/ (generated when missing; the generator resumes)
- *   2. encoders          checkpoints/encoders/<preset>/{audio,video}/ (shipped; pretrained when missing)
- *   3. language models   checkpoints/lm/<preset>/<size>/ (shipped; pretrained when missing)
+ *   2. language models   checkpoints/lm/<preset>/<size>/ (shipped; pretrained when missing)
+ *   3. encoders          checkpoints/encoders/<preset>/{audio,video}/ (shipped; pretrained when missing;
+ *                        after the LMs: their sub-word objective uses the LM tokeniser)
  *   4. feature cache     data/<preset>/features/ (complete parts skipped)
  *   5. experiment grid   every run of every experiment (plan.ts), two jobs at a time, one thread each
  *   6. aggregation       results/<experiment>/*.csv, *.png, *.html; results/findings.csv
@@ -98,7 +99,7 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
   return { size, reports, findings: f, written, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Stages 1-5: corpus, encoders, LMs, features, the experiment grid. */
+/** Stages 1-5: corpus, LMs, encoders, features, the experiment grid. */
 async function runStages(size: ReproSize, experiments: readonly ReportedExperiment[], log: (l: string) => void, stage: (n: number, what: string) => void): Promise<void> {
   const backend = await initBackend();
   log(`[reproduce] ${describeBackend(backend)}`);
@@ -107,17 +108,7 @@ async function runStages(size: ReproSize, experiments: readonly ReportedExperime
   const corpus = await openCorpus(size.preset, { generateIfMissing: true });
   log(`[reproduce] corpus: ${corpus.utterances("train").length} train / ${corpus.utterances("val").length} val / ${corpus.utterances("test").length} test utterances`);
 
-  stage(2, `encoders checkpoints/encoders/${size.preset}`);
-  for (const modality of ["audio", "video"] as const) {
-    const shipped = existsSync(join(encoderOutDir(size.preset, modality), "metrics.json"));
-    if (shipped) log(`[reproduce] ${modality} encoder: shipped checkpoint ${encoderOutDir(size.preset, modality)}`);
-    else {
-      log(`[reproduce] ${modality} encoder: not shipped, pretraining (npm run pretrain:encoders -- --preset ${size.preset} --modality ${modality})`);
-      await pretrainEncoder({ preset: size.preset, modality, log, command: `npm run reproduce:paper (pretrainEncoder ${size.preset} ${modality})` });
-    }
-  }
-
-  stage(3, `language models checkpoints/lm/${size.preset}`);
+  stage(2, `language models checkpoints/lm/${size.preset}`);
   let trainedLm = false;
   for (const lm of size.lmSizes) {
     const dir = lmCheckpointDir(size.preset, lm);
@@ -129,6 +120,16 @@ async function runStages(size: ReproSize, experiments: readonly ReportedExperime
     }
   }
   if (trainedLm) writeLmSummary(size.preset);
+
+  stage(3, `encoders checkpoints/encoders/${size.preset}`);
+  for (const modality of ["audio", "video"] as const) {
+    const shipped = existsSync(join(encoderOutDir(size.preset, modality), "metrics.json"));
+    if (shipped) log(`[reproduce] ${modality} encoder: shipped checkpoint ${encoderOutDir(size.preset, modality)}`);
+    else {
+      log(`[reproduce] ${modality} encoder: not shipped, pretraining (npm run pretrain:encoders -- --preset ${size.preset} --modality ${modality})`);
+      await pretrainEncoder({ preset: size.preset, modality, log, command: `npm run reproduce:paper (pretrainEncoder ${size.preset} ${modality})` });
+    }
+  }
 
   stage(4, `feature cache data/${size.preset}/features`);
   const snrs = [...new Set([...EVAL_SNRS, ...size.snrs])];
