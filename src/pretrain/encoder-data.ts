@@ -4,8 +4,8 @@
  * Targets (from the corpus's alignment files, train split only for the inventory):
  * - audio: the espeak phoneme sequence (about 90 symbols over the accents of the voices). Phonemes,
  *   not characters: the synthetic speech is exactly its phoneme string, so a phoneme CTC head makes the
- *   audio features a clean, nearly unambiguous phonetic code that the LLM then spells (the role Whisper's
- *   features play for Llama in the paper).
+ *   audio features a clean, nearly unambiguous phonetic code. Measured, the frozen tiny LLM does not
+ *   learn to spell from that code alone, hence the optional sub-word objective below.
  * - video: the viseme sequence (15 classes, silence dropped, runs of the same viseme merged). A viseme
  *   target teaches the video encoder exactly what lips show and nothing they do not: p/b/m, f/v, t/d/n/l
  *   stay one class each, so its features are informative but homophene-ambiguous, as AV-HuBERT's are
@@ -76,12 +76,17 @@ export function frameTargetsOf(ds: SyntheticCorpus, id: string, inv: UnitInvento
   const index = new Map(inv.units.map((u, i) => [u, i + 1] as const));
   const a = ds.alignment(id);
   const spans = inv.kind === "phoneme" ? a.phonemes : a.visemes;
+  return labelFrames(spans.map(([u, start, end]) => [index.get(u) ?? 0, start, end]), frames, fps);
+}
+
+/** Frame t gets the class of the (sorted, non-overlapping) span holding its centre (t + 0.5) / fps, else 0. */
+function labelFrames(spans: ReadonlyArray<readonly [number, number, number]>, frames: number, fps: number): Int32Array {
   const out = new Int32Array(frames);
   let j = 0;
   for (let t = 0; t < frames; t++) {
     const c = (t + 0.5) / fps;
     while (j < spans.length && spans[j]![2] <= c) j++;
-    if (j < spans.length && spans[j]![1] <= c) out[t] = index.get(spans[j]![0]) ?? 0;
+    if (j < spans.length && spans[j]![1] <= c) out[t] = spans[j]![0];
   }
   return out;
 }
@@ -117,14 +122,7 @@ export function subwordFrameTargetsOf(ds: SyntheticCorpus, id: string, tokenizer
       at = next;
     });
   }
-  const out = new Int32Array(frames);
-  let j = 0;
-  for (let t = 0; t < frames; t++) {
-    const c = (t + 0.5) / fps;
-    while (j < spans.length && spans[j]![2] <= c) j++;
-    if (j < spans.length && spans[j]![1] <= c) out[t] = spans[j]![0];
-  }
-  return out;
+  return labelFrames(spans, frames, fps);
 }
 
 /** One encoder input: row-major [frames, width] for audio (width 80), [frames, S·S] for video. */

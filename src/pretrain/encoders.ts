@@ -50,7 +50,7 @@ import { Progress } from "../util/progress.js";
 import { Rng, hashSeed } from "../util/rng.js";
 import { ctcLossFast, ctcFastStats } from "./encoder-ctc.js";
 import { BpeTokenizer } from "../text/tokenizer.js";
-import { corpusWer, type ErrorRate, type RefHyp } from "../eval/wer.js";
+import { corpusWer, type ErrorRate } from "../eval/wer.js";
 import { installFastMaxPoolGrad } from "./encoder-kernels.js";
 import {
   audioInput,
@@ -255,50 +255,42 @@ export interface CtcScore {
 
 /** Greedy-CTC unit error rate on `utts` (audio optionally with deterministic babble at `snrDb`). */
 export function evaluateCtc(model: CtcEncoder, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number } = {}): CtcScore {
-  const spec = model.spec;
-  const batches = frameBudgetBatches(
-    utts.map((u) => inputFramesOf(spec, u)),
-    { frameBudget: opts.batchFrames ?? spec.train.frameBudget * 2, maxBatchSize: 64 },
-  ).batches;
   let errs = 0;
   let refs = 0;
-  for (const b of batches) {
-    const items = b.map((i) => loadInput(d, spec, utts[i]!.id, undefined, opts.snrDb));
-    const logits = tf.tidy(() => {
-      const f = encoderForward(model.encoder, spec, items);
-      return { l: model.head.apply(f.features), lengths: f.lengths };
-    });
-    const hyp = ctcGreedyDecode(logits.l, logits.lengths);
-    logits.l.dispose();
-    b.forEach((i, k) => {
-      const ref = targetsOf(d.ds, utts[i]!.id, d.inventory);
-      errs += editDistance(ref, hyp[k]!);
-      refs += ref.length;
-    });
-  }
+  greedyCtc(model, model.head, d, utts, opts).forEach((hyp, i) => {
+    const ref = targetsOf(d.ds, utts[i]!.id, d.inventory);
+    errs += editDistance(ref, hyp);
+    refs += ref.length;
+  });
   return { errorRate: refs > 0 ? errs / refs : 0, utterances: utts.length, refUnits: refs };
 }
 
 /** Greedy-CTC word error rate of the sub-word head (the encoder alone as a CTC recogniser). */
 export function evaluateSubwordCtc(model: CtcEncoder, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number } = {}): ErrorRate {
   if (!model.subwordHead || !d.tokenizer) throw new Error("evaluateSubwordCtc: the encoder has no sub-word head");
+  const hyps = greedyCtc(model, model.subwordHead, d, utts, opts);
+  return corpusWer(hyps.map((h, i) => ({ ref: utts[i]!.text, hyp: d.tokenizer!.decode(h.map((c) => c - 1)) })));
+}
+
+/** Greedy-CTC label sequences of `head` for each of `utts` (in order), batched by frame budget. */
+function greedyCtc(model: CtcEncoder, head: CtcHead, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number }): number[][] {
   const spec = model.spec;
   const batches = frameBudgetBatches(
     utts.map((u) => inputFramesOf(spec, u)),
     { frameBudget: opts.batchFrames ?? spec.train.frameBudget * 2, maxBatchSize: 64 },
   ).batches;
-  const pairs: RefHyp[] = [];
+  const out: number[][] = new Array(utts.length);
   for (const b of batches) {
     const items = b.map((i) => loadInput(d, spec, utts[i]!.id, undefined, opts.snrDb));
     const logits = tf.tidy(() => {
       const f = encoderForward(model.encoder, spec, items);
-      return { l: model.subwordHead!.apply(f.features), lengths: f.lengths };
+      return { l: head.apply(f.features), lengths: f.lengths };
     });
     const hyp = ctcGreedyDecode(logits.l, logits.lengths);
     logits.l.dispose();
-    b.forEach((i, k) => pairs.push({ ref: utts[i]!.text, hyp: d.tokenizer!.decode(hyp[k]!.map((c) => c - 1)) }));
+    b.forEach((i, k) => (out[i] = hyp[k]!));
   }
-  return corpusWer(pairs);
+  return out;
 }
 
 /** Mean frame cross-entropy of `head` against labels (padding masked). Call inside tf.tidy / variableGrads. */

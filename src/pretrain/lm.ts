@@ -166,7 +166,7 @@ interface LmPresetSpec {
  * Presets. `default`: the whole LM text of the default corpus, a 1,024-token vocabulary, windows of
  * 128 tokens, 16 windows per step (2,048 tokens), half of them copy windows (4-24 tokens, see
  * `CopyWindowConfig`), 3,000 steps for every size (so the same tokens); measured alone on the 2-core lab
- * machine (native backend, one thread) about 15 min for tiny, 45 min for small, 2 h for base.
+ * machine (native backend, one thread) about 15 min for tiny, 55 min for small (0.94 steps/s), 2 h for base.
  * `smoke`: a few hundred lines, seconds per size.
  */
 export const LM_PRESETS: Record<LmPreset, LmPresetSpec> = {
