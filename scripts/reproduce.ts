@@ -1,50 +1,53 @@
 /**
- * `npm run reproduce` (after scripts/setup.sh): the main job.
+ * `npm run reproduce` (after scripts/setup.sh): the paper's reproduction. Runs the pipeline of
+ * src/experiments/reproduce.ts (corpus, pretrained encoders and LMs, feature cache, the experiment grid
+ * in a resumable two-process pool, tables and figures under results/, the README's results section),
+ * then executes every notebook into results/notebooks/. Re-running after an interruption resumes.
  *
- * Until the paper's reproduction (`npm run reproduce:paper`) gives meaningful numbers at the default size,
- * this is the demonstration of the loop every experiment uses: train a tiny model on the best backend,
- * write its table (CSV) and its loss curve (PNG + HTML) under results/demo/, then execute the notebooks
- * that do not need the experiment grid (00 environment, 01 corpus) into results/notebooks/.
- * OMNI_SMOKE=1 runs it at smoke size.
+ *   npm run reproduce                      the default size (results/)
+ *   npm run reproduce -- --smoke           the smoke size (results/smoke/); same as OMNI_SMOKE=1
+ *   npm run reproduce -- --no-notebooks    skip the notebook stage
+ *   npm run reproduce -- --notebooks 04    only the notebooks whose name matches
+ *   npm run reproduce -- --status          where a (running or interrupted) reproduction stands; runs nothing
+ *   npm run reproduce -- --report          only aggregate the runs done so far (tables, figures, README)
  */
-import { initBackend, describeBackend } from "../src/backend/index.js";
-import { trainTiny } from "../src/demo/tiny.js";
-import { lineChart, saveFigure, closePlotBrowser } from "../src/plot/index.js";
-import { writeCsv, tableToMarkdown } from "../src/report/index.js";
-import { resultsDir } from "../src/util/paths.js";
-import { isSmoke } from "../src/util/smoke.js";
-import { formatDuration } from "../src/util/progress.js";
-import { listNotebooks, runNotebooks } from "./notebooks/runner.js";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    "no-notebooks": { type: "boolean", default: false },
+    notebooks: { type: "string" },
+    status: { type: "boolean", default: false },
+    report: { type: "boolean", default: false },
+  },
+});
+if (values.smoke) process.env.OMNI_SMOKE = "1";
+
+const { reproduce, reproStatus } = await import("../src/experiments/reproduce.js");
+const { resultsDir } = await import("../src/util/paths.js");
+const { formatDuration } = await import("../src/util/progress.js");
+const { listNotebooks, runNotebooks } = await import("./notebooks/runner.js");
+
+if (values.status) {
+  const s = reproStatus();
+  console.log(`runs done ${s.done}/${s.total}; estimated ${formatDuration(s.secondsLeft)} of grid work left on 2 cores (+ aggregation and notebooks)`);
+  for (const id of s.pending) console.log(`  pending ${id}`);
+  process.exit(0);
+}
 
 const started = Date.now();
-const stage = (n: number, total: number, what: string) =>
-  console.error(`\n[reproduce] stage ${n}/${total}: ${what} (elapsed ${formatDuration((Date.now() - started) / 1000)})`);
+const notebooks = values["no-notebooks"] || values.report ? [] : listNotebooks().filter((n) => !values.notebooks || n.split("/").pop()!.includes(values.notebooks));
+const r = await reproduce({ tailSeconds: notebooks.length * 40, reportOnly: values.report });
+console.error(`[reproduce] pipeline done in ${formatDuration(r.seconds)}; ${r.written.length} files written`);
 
-stage(1, 2, "tiny model demonstration");
-const choice = await initBackend();
-console.error(`[reproduce] ${describeBackend(choice)}`);
-const steps = isSmoke() ? 60 : 400;
-const run = await trainTiny({ steps, seed: 0 });
-const out = resultsDir("demo");
-const rows = run.losses.filter((r) => r.step === 1 || r.step % Math.max(1, Math.floor(steps / 8)) === 0);
-await writeCsv(`${out}/loss.csv`, rows);
-const saved = await saveFigure(
-  lineChart([{ name: "training loss", x: run.losses.map((r) => r.step), y: run.losses.map((r) => r.loss), mode: "lines" }], {
-    title: `Tiny MLP on ${choice.name}`, xTitle: "step", yTitle: "MSE", logY: true,
-  }),
-  `${out}/loss_curve`,
-);
-await closePlotBrowser();
-console.log(tableToMarkdown(rows, { digits: 4 }));
-console.error(`[reproduce] wrote ${out}/loss.csv, ${saved.png ?? "(no PNG: " + saved.pngError + ")"}, ${saved.html}`);
-
-stage(2, 2, "executing the notebooks");
-// Notebooks 02-08 run or read the experiment grid of `npm run reproduce:paper`.
-const demoNotebooks = listNotebooks().filter((n) => /\/0[01]_[^/]*\.ipynb$/.test(n));
-const results = await runNotebooks(demoNotebooks, { outDir: resultsDir("notebooks"), timeoutS: -1 });
-const failed = results.filter((r) => !r.ok);
-console.error(`\n[reproduce] done in ${formatDuration((Date.now() - started) / 1000)}: ${results.length - failed.length}/${results.length} notebooks ok`);
-if (failed.length > 0) {
-  for (const f of failed) console.error(`FAILED ${f.message}`);
-  process.exit(1);
+if (notebooks.length > 0) {
+  console.error(`\n[reproduce] stage 8/8: executing ${notebooks.length} notebooks into ${resultsDir("notebooks")} (elapsed ${formatDuration((Date.now() - started) / 1000)})`);
+  const results = await runNotebooks(notebooks, { outDir: resultsDir("notebooks"), timeoutS: -1 });
+  const failed = results.filter((x) => !x.ok);
+  if (failed.length > 0) {
+    for (const f of failed) console.error(`FAILED ${f.message}`);
+    process.exit(1);
+  }
 }
+console.error(`\n[reproduce] done in ${formatDuration((Date.now() - started) / 1000)}`);

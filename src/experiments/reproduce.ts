@@ -1,5 +1,5 @@
 /**
- * The reproduction pipeline behind `npm run reproduce:paper` (scripts/reproduce-paper.ts adds the notebook stage):
+ * The reproduction pipeline behind `npm run reproduce` (scripts/reproduce.ts adds the notebook stage):
  *
  *   1. corpus            data/<preset>/ (generated when missing; the generator resumes)
  *   2. language models   checkpoints/lm/<preset>/<size>/ (shipped; pretrained when missing)
@@ -115,7 +115,7 @@ async function runStages(size: ReproSize, experiments: readonly ReportedExperime
     if (existsSync(join(dir, "metrics.json")) && existsSync(join(dir, "model.safetensors"))) log(`[reproduce] LM ${lm}: shipped checkpoint ${dir}`);
     else {
       log(`[reproduce] LM ${lm}: not shipped, pretraining (npm run pretrain:lm -- --preset ${size.preset} --size ${lm})`);
-      await runLmPretraining(size.preset, lm, { log, command: `npm run reproduce:paper (runLmPretraining ${size.preset} ${lm})` });
+      await runLmPretraining(size.preset, lm, { log, command: `npm run reproduce (runLmPretraining ${size.preset} ${lm})` });
       trainedLm = true;
     }
   }
@@ -127,7 +127,7 @@ async function runStages(size: ReproSize, experiments: readonly ReportedExperime
     if (shipped) log(`[reproduce] ${modality} encoder: shipped checkpoint ${encoderOutDir(size.preset, modality)}`);
     else {
       log(`[reproduce] ${modality} encoder: not shipped, pretraining (npm run pretrain:encoders -- --preset ${size.preset} --modality ${modality})`);
-      await pretrainEncoder({ preset: size.preset, modality, log, command: `npm run reproduce:paper (pretrainEncoder ${size.preset} ${modality})` });
+      await pretrainEncoder({ preset: size.preset, modality, log, command: `npm run reproduce (pretrainEncoder ${size.preset} ${modality})` });
     }
   }
 
@@ -182,7 +182,7 @@ export function resultsMarkdown(reports: readonly Report[], f: readonly Finding[
   const out: string[] = [];
   const at = size.name === "smoke" ? "results/smoke" : "results";
   out.push(
-    `Written by \`npm run reproduce:paper\` (${new Date().toISOString().slice(0, 10)}, size \`${size.name}\`). WER in %, corpus level, on the first ${size.evalLimit} test utterances ` +
+    `Written by \`npm run reproduce\` (${new Date().toISOString().slice(0, 10)}, size \`${size.name}\`). WER in %, corpus level, on the first ${size.evalLimit} test utterances ` +
       `(10 speakers never seen in training), beam ${size.beam}. "± x" is the standard deviation over seeds (Omni-AVSR rows: ${size.omniSeeds.length} seeds; ` +
       `baselines and ablations: 1 seed, no spread). Our numbers come from a synthetic corpus (espeak-ng speech, rendered lips), encoders and LMs of ` +
       `~0.1–2 M parameters trained here, and minutes of training on 2 CPU cores: compare trends (which task/rate/method is better), not absolute values, with the paper's (LRS3, Whisper/AV-HuBERT, Llama 3.2-1B, 8 GPUs).`,

@@ -1,7 +1,7 @@
 /**
  * Aggregation of the reproduction's runs into tables (CSV, with mean and spread over seeds through
  * danfojs-node) and figures (src/plot), ours beside the paper's, plus the checks of the findings the
- * issue asks about. Used by `npm run reproduce:paper` and by the notebooks (the same functions, so a notebook
+ * issue asks about. Used by `npm run reproduce` and by the notebooks (the same functions, so a notebook
  * shows exactly what the reproduction wrote).
  *
  *   cellRows(experiment, size)          one row per (run, cell) with a result: method, task, rates, SNR, seed, WER...

@@ -13,7 +13,7 @@ import { PAD_ID } from "../text/tokenizer.js";
 import type { ForwardContext } from "../models/nn.js";
 import type { Task } from "../models/lora.js";
 import { loraStrategyOf } from "../train/methods.js";
-import { assignParams, latestCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
+import { assignParams, latestCheckpoint, loadSafetensorsFile } from "../train/checkpoint.js";
 import { transcribe } from "../eval/decode.js";
 import { Rng } from "../util/rng.js";
 import { resultsDir } from "../util/paths.js";
@@ -134,13 +134,21 @@ export function readRunConfig(runDir: string): RunConfig {
   return j.run;
 }
 
-/** Loads the trained (trainable) parameters of the newest checkpoint; returns its step. */
+/** The folder with a finished run's weights (kept beside the results; the checkpoints are not). */
+export function finalWeightsDir(runDir: string): string {
+  return join(runDir, "final");
+}
+
+/**
+ * Loads the trained (trainable) parameters of a run: its final weights when it finished, else its
+ * newest checkpoint. Returns their step.
+ */
 export function restoreTrained(model: AvsrModel, runDir: string): number {
-  const dir = latestCheckpoint(join(runDir, "checkpoints"));
-  if (!dir) throw new Error(`${runDir}: no checkpoint to evaluate`);
-  const ck = loadCheckpoint(dir);
-  assignParams(model, ck.params, dir);
-  return ck.state.step;
+  const final = finalWeightsDir(runDir);
+  const dir = existsSync(join(final, "state.json")) ? final : latestCheckpoint(join(runDir, "checkpoints"));
+  if (!dir) throw new Error(`${runDir}: no final weights or checkpoint to evaluate`);
+  assignParams(model, loadSafetensorsFile(join(dir, "model.safetensors")).tensors, dir);
+  return (JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as { step: number }).step;
 }
 
 export interface DecodeSetOptions {

@@ -6,8 +6,15 @@
  *   <runDir>/config.json     { trainer, run: RunConfig, model }   (Trainer)
  *   <runDir>/metrics.csv     step, lr, loss, loss per task, grad norm, rates, tokens, tokens/s, elapsed
  *   <runDir>/val.csv         step, epoch, task, audio_rate, video_rate, wer, cer, utterances
- *   <runDir>/checkpoints/    newest two checkpoints (exact resume)
+ *   <runDir>/checkpoints/    newest two checkpoints (exact resume; not committed)
+ *   <runDir>/final/          the finished run's trained weights (model.safetensors, state, config,
+ *                            tokeniser; no optimizer state): what evaluation loads, small enough to commit
+ *   <runDir>/inputs.json     fingerprints of what the run was trained on (encoders, LM weights)
  *   <runDir>/summary.json    what the run cost and its last validation (written last)
+ *
+ * A run folder belongs to its inputs: resuming or reusing a run whose inputs.json names other encoder
+ * or LM weights than the checkpoints now give is an error that names the folder (a retrained encoder
+ * would otherwise leave old results standing beside new ones).
  *
  * Resumable: a killed run continues from its newest checkpoint and reproduces the uninterrupted run
  * (the Trainer's guarantee; the batch provider is a pure function of seed, step and the saved data Rng).
@@ -16,7 +23,8 @@
  *   trainRun(params, runDir?)  -> TrainSummary    (library and CLI)
  *   trainJob(params, runDir)   -> TrainSummary    (experiment runner: the job folder is the run folder)
  */
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { initBackend } from "../backend/index.js";
 import { corpusCer, corpusWer } from "../eval/wer.js";
@@ -29,8 +37,10 @@ import { methodCost, type MethodConfig } from "../train/methods.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { resultsDir } from "../util/paths.js";
 import { resolveRunConfig, type RunConfig, type TrainParams } from "./config.js";
-import { openEvalSet, openTrainData } from "./data.js";
-import { buildModel, decodeUtterances } from "./model.js";
+import { encoderRef, openEvalSet, openTrainData } from "./data.js";
+import { lmCheckpointDir } from "../pretrain/lm.js";
+import { buildModel, decodeUtterances, finalWeightsDir } from "./model.js";
+import { latestCheckpoint } from "../train/checkpoint.js";
 import { oracleOfRun } from "./oracle.js";
 
 export interface ValResult {
@@ -79,11 +89,39 @@ export interface TrainRunOptions {
   stopAfter?: number;
 }
 
+/** What a run is trained on: sha256 prefixes of the encoder weights its tasks read and of the LM weights. */
+export type RunInputs = Record<string, string>;
+
+export function runInputs(cfg: RunConfig): RunInputs {
+  const out: RunInputs = {};
+  const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
+  if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoderRef(cfg.preset, "audio").hash;
+  if (uses.video) out.videoEncoder = encoderRef(cfg.preset, "video").hash;
+  const lm = join(lmCheckpointDir(cfg.preset, cfg.lm), "model.safetensors");
+  out.lm = cfg.lmSource !== "random" && existsSync(lm) ? createHash("sha256").update(readFileSync(lm)).digest("hex").slice(0, 16) : "random";
+  return out;
+}
+
+/** Throws when the run folder was trained on other inputs than `now` (see the file comment). */
+export function checkRunInputs(dir: string, now: RunInputs): void {
+  const f = join(dir, "inputs.json");
+  if (!existsSync(f)) return;
+  const was = JSON.parse(readFileSync(f, "utf8")) as RunInputs;
+  const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k]);
+  if (changed.length > 0)
+    throw new Error(
+      `${dir} was trained on other inputs than the checkpoints now give (${changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ")}); ` +
+        `delete the folder to train it again on the current ones`,
+    );
+}
+
 export async function trainRun(params: TrainParams, runDir?: string, o: TrainRunOptions = {}): Promise<TrainSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const backend = await initBackend();
   const cfg = resolveRunConfig(params);
   const dir = runDir ?? resultsDir("runs", cfg.runId);
+  const inputs = runInputs(cfg);
+  checkRunInputs(dir, inputs);
   const summaryPath = join(dir, "summary.json");
   if (existsSync(summaryPath)) {
     const s = JSON.parse(readFileSync(summaryPath, "utf8")) as TrainSummary;
@@ -108,6 +146,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
     tokenizer,
   );
   const resumed = trainer.resume();
+  writeFileAtomicSync(join(dir, "inputs.json"), JSON.stringify(inputs, null, 1) + "\n");
   log(
     `[train] ${cfg.runId}: ${cfg.method}${cfg.task ? ` (${cfg.task})` : ""}, LM ${cfg.lm} (${built.lm.source}), ${model.trainableCount()} trainable params, ` +
       `${data.utterances} train utt (${data.variants} noisy variants), ${data.stepsPerEpoch} steps/epoch, backend ${backend.name}` +
@@ -187,11 +226,26 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
     finalLoss: Number(last.loss),
     val: val.length > 0 ? val : [],
   };
+  exportFinalWeights(dir);
   writeFileAtomicSync(summaryPath, JSON.stringify(summary, null, 1) + "\n");
   trainer.dispose();
   model.dispose();
   log(`[train] ${cfg.runId} done: ${cfg.steps} steps in ${trainSeconds.toFixed(0)} s (${summary.tokensPerSecond.toFixed(0)} tok/s)`);
   return summary;
+}
+
+/** Copies the last checkpoint's weights, state, config and tokeniser (not the optimizer) to <runDir>/final/, atomically. */
+export function exportFinalWeights(runDir: string): string {
+  const ck = latestCheckpoint(join(runDir, "checkpoints"));
+  if (!ck) throw new Error(`${runDir}: no checkpoint to export`);
+  const out = finalWeightsDir(runDir);
+  const tmp = `${out}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const f of ["model.safetensors", "state.json", "config.json", "tokenizer.json"]) if (existsSync(join(ck, f))) copyFileSync(join(ck, f), join(tmp, f));
+  rmSync(out, { recursive: true, force: true });
+  renameSync(tmp, out);
+  return out;
 }
 
 /** For the experiment runner: the job folder is the run folder; the summary becomes done.json. */

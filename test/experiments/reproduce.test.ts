@@ -50,7 +50,7 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
   const out = mkdtempSync(join(tmpdir(), "repro-smoke-"));
   const env = { ...process.env, OMNI_SMOKE: "1", OMNI_RESULTS_DIR: out };
   const readmeBefore = readFileSync(join(repo, "README.md"), "utf8");
-  const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "scripts/reproduce-paper.ts", "--smoke", ...args], { cwd: repo, env, encoding: "utf8" });
+  const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "scripts/reproduce.ts", "--smoke", ...args], { cwd: repo, env, encoding: "utf8" });
   const first = run(["--notebooks", "03_"]);
   assert.equal(first.status, 0, first.stderr.slice(-4000));
   for (let s = 1; s <= 7; s++) assert.match(first.stderr, new RegExp(`stage ${s}/7: .*eta`), `stage ${s}`);

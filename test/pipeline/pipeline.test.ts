@@ -7,7 +7,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend } from "../../src/backend/index.js";
@@ -66,6 +66,8 @@ test("CLI: train omni-st then eval writes complete hypotheses and finite scores"
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
   assert.equal(cfg.run.method, "omni-st");
 
+  // evaluation reads the final weights alone (a fresh clone has them, not the checkpoints)
+  rmSync(join(out, "checkpoints"), { recursive: true });
   run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--limit", "10", "--beam", "2", "--max-new-tokens", "6"]);
   const rows = readCsv(join(out, "eval", "avsr_4-2.csv"));
   assert.equal(rows.length, 10);
@@ -87,10 +89,18 @@ test("an interrupted training run resumes to the same weights", async () => {
   const wa = readFileSync(join(latestCheckpoint(join(a, "checkpoints"))!, "model.safetensors"));
   const wb = readFileSync(join(latestCheckpoint(join(b, "checkpoints"))!, "model.safetensors"));
   assert.deepEqual(wb, wa);
+  // the finished run's final weights (what evaluation loads; committed, unlike the checkpoints) are the last checkpoint's
+  assert.deepEqual(readFileSync(join(b, "final", "model.safetensors")), wb);
+  assert.ok(!existsSync(join(b, "final", "optimizer.safetensors")));
   assert.deepEqual(readCsv(join(b, "metrics.csv")).map((r) => r.loss), readCsv(join(a, "metrics.csv")).map((r) => r.loss));
   // a finished run is not retrained
   const again = await trainRun(params, b, { log: quiet });
   assert.equal(again.trainSeconds, s.trainSeconds);
+  // ...unless it was trained on other encoder or LM weights: then it is an error naming the folder
+  const inputs = JSON.parse(readFileSync(join(b, "inputs.json"), "utf8")) as Record<string, string>;
+  assert.deepEqual(Object.keys(inputs).sort(), ["audioEncoder", "lm", "videoEncoder"]);
+  writeFileSync(join(b, "inputs.json"), JSON.stringify({ ...inputs, audioEncoder: "0123456789abcdef" }));
+  await assert.rejects(trainRun(params, b, { log: quiet }), (e: Error) => e.message.includes(b) && /audioEncoder: 0123456789abcdef -> /.test(e.message));
 });
 
 test("baselines train with the same code; babble evaluation is deterministic", async () => {
