@@ -9,7 +9,6 @@
  * features/cache.ts): every level of {-5, 0, 5, 10, 15, 20 dB, clean} has marginal probability 1/7.
  */
 import * as tf from "@tensorflow/tfjs";
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openCorpus, type Split, type Utterance } from "../data/index.js";
@@ -17,6 +16,7 @@ import { FeatureSet, featureDir } from "../features/cache.js";
 import { encoderOutDir, type EncoderFileConfig, type EncoderModality } from "../pretrain/encoders.js";
 import type { AvsrSample } from "../models/avsr.js";
 import type { OracleAudio } from "./oracle.js";
+import { weightsHash } from "./inputs.js";
 import type { BatchProvider } from "../train/trainer.js";
 import type { TextEncoder } from "../models/avsr.js";
 import { Rng, hashSeed } from "../util/rng.js";
@@ -35,7 +35,7 @@ export function encoderRef(preset: string, modality: EncoderModality): EncoderRe
   const path = join(dir, "encoder.safetensors");
   if (!existsSync(path)) throw new Error(`no ${modality} encoder for preset ${preset}: run \`npm run pretrain:encoders -- --preset ${preset}\``);
   const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as EncoderFileConfig;
-  const hash = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 16);
+  const hash = weightsHash(path);
   return { modality, hash, dim: modality === "audio" ? cfg.spec.audio!.dim : cfg.spec.video!.dim, dir };
 }
 

@@ -30,6 +30,7 @@ import { Progress } from "../util/progress.js";
 import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
 import { oracleOfRun } from "./oracle.js";
+import { checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 
 export interface EvalParams {
@@ -88,6 +89,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const t0 = Date.now();
   const runDir = runDirOf(p.run);
   const cfg = readRunConfig(runDir);
+  checkRunInputs(runDir, runInputs(cfg));
   const use = taskUses(p.task);
   if (use.audio && !cfg.audioRates.includes(p.rates.audio)) throw new Error(`run ${cfg.runId} has no audio projector for rate ${p.rates.audio} (has ${cfg.audioRates})`);
   if (use.video && !cfg.videoRates.includes(p.rates.video)) throw new Error(`run ${cfg.runId} has no video projector for rate ${p.rates.video} (has ${cfg.videoRates})`);

@@ -12,9 +12,8 @@
  *   <runDir>/inputs.json     fingerprints of what the run was trained on (encoders, LM weights)
  *   <runDir>/summary.json    what the run cost and its last validation (written last)
  *
- * A run folder belongs to its inputs: resuming or reusing a run whose inputs.json names other encoder
- * or LM weights than the checkpoints now give is an error that names the folder (a retrained encoder
- * would otherwise leave old results standing beside new ones).
+ * A run folder belongs to its inputs (inputs.ts): resuming or reusing a run whose inputs.json names
+ * other encoder or LM weights than the checkpoints now give is an error that names the folder.
  *
  * Resumable: a killed run continues from its newest checkpoint and reproduces the uninterrupted run
  * (the Trainer's guarantee; the batch provider is a pure function of seed, step and the saved data Rng).
@@ -23,7 +22,6 @@
  *   trainRun(params, runDir?)  -> TrainSummary    (library and CLI)
  *   trainJob(params, runDir)   -> TrainSummary    (experiment runner: the job folder is the run folder)
  */
-import { createHash } from "node:crypto";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { initBackend } from "../backend/index.js";
@@ -37,8 +35,8 @@ import { methodCost, type MethodConfig } from "../train/methods.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { resultsDir } from "../util/paths.js";
 import { resolveRunConfig, type RunConfig, type TrainParams } from "./config.js";
-import { encoderRef, openEvalSet, openTrainData } from "./data.js";
-import { lmCheckpointDir } from "../pretrain/lm.js";
+import { openEvalSet, openTrainData } from "./data.js";
+import { checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, finalWeightsDir } from "./model.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import { oracleOfRun } from "./oracle.js";
@@ -87,32 +85,6 @@ export interface TrainRunOptions {
   progressIntervalMs?: number;
   /** Stop after this step (tests: simulate an interrupted run). */
   stopAfter?: number;
-}
-
-/** What a run is trained on: sha256 prefixes of the encoder weights its tasks read and of the LM weights. */
-export type RunInputs = Record<string, string>;
-
-export function runInputs(cfg: RunConfig): RunInputs {
-  const out: RunInputs = {};
-  const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
-  if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoderRef(cfg.preset, "audio").hash;
-  if (uses.video) out.videoEncoder = encoderRef(cfg.preset, "video").hash;
-  const lm = join(lmCheckpointDir(cfg.preset, cfg.lm), "model.safetensors");
-  out.lm = cfg.lmSource !== "random" && existsSync(lm) ? createHash("sha256").update(readFileSync(lm)).digest("hex").slice(0, 16) : "random";
-  return out;
-}
-
-/** Throws when the run folder was trained on other inputs than `now` (see the file comment). */
-export function checkRunInputs(dir: string, now: RunInputs): void {
-  const f = join(dir, "inputs.json");
-  if (!existsSync(f)) return;
-  const was = JSON.parse(readFileSync(f, "utf8")) as RunInputs;
-  const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k]);
-  if (changed.length > 0)
-    throw new Error(
-      `${dir} was trained on other inputs than the checkpoints now give (${changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ")}); ` +
-        `delete the folder to train it again on the current ones`,
-    );
 }
 
 export async function trainRun(params: TrainParams, runDir?: string, o: TrainRunOptions = {}): Promise<TrainSummary> {

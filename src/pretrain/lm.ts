@@ -165,8 +165,9 @@ interface LmPresetSpec {
 /**
  * Presets. `default`: the whole LM text of the default corpus, a 1,024-token vocabulary, windows of
  * 128 tokens, 16 windows per step (2,048 tokens), half of them copy windows (4-24 tokens, see
- * `CopyWindowConfig`), 3,000 steps for every size (so the same tokens); measured alone on the 2-core lab
- * machine (native backend, one thread) about 15 min for tiny, 55 min for small (0.94 steps/s), 2 h for base.
+ * `CopyWindowConfig`), 3,000 steps for every size (so the same tokens); on the 2-core lab machine (native
+ * backend, one thread) about 15 min for tiny alone, 55 min for small (0.88-0.95 steps/s beside one other
+ * job) and about 4 h for base (0.21 steps/s beside two other jobs).
  * `smoke`: a few hundred lines, seconds per size.
  */
 export const LM_PRESETS: Record<LmPreset, LmPresetSpec> = {

@@ -101,6 +101,7 @@ test("an interrupted training run resumes to the same weights", async () => {
   assert.deepEqual(Object.keys(inputs).sort(), ["audioEncoder", "lm", "videoEncoder"]);
   writeFileSync(join(b, "inputs.json"), JSON.stringify({ ...inputs, audioEncoder: "0123456789abcdef" }));
   await assert.rejects(trainRun(params, b, { log: quiet }), (e: Error) => e.message.includes(b) && /audioEncoder: 0123456789abcdef -> /.test(e.message));
+  await assert.rejects(evaluateRun({ run: b, task: "asr", rates: { audio: 4, video: 2 }, limit: 2, beam: 1, maxNewTokens: 4 }, quiet), /trained on other inputs/);
 });
 
 test("baselines train with the same code; babble evaluation is deterministic", async () => {

@@ -1,0 +1,53 @@
+/**
+ * What a training run was trained on, as fingerprints of the weight files it read: the frozen encoders
+ * its tasks use and the frozen LM. `trainRun` writes them to <runDir>/inputs.json; training, resuming,
+ * evaluating or reusing a finished run (the experiment pool) checks them against the shipped checkpoints
+ * and refuses a run folder trained on other weights, naming the folder and what changed (a retrained
+ * encoder would otherwise leave old results standing beside new ones).
+ *
+ *   weightsHash(path)            sha256 prefix (16 hex) of a file, memoised per path, size and mtime
+ *   runInputs(cfg)               { audioEncoder?, videoEncoder?, lm } of a run config, from the checkpoints now
+ *   checkRunInputs(dir, now)     throws when <dir>/inputs.json names other weights
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { taskUses } from "../models/avsr.js";
+import { encoderOutDir } from "../pretrain/encoders.js";
+import { lmCheckpointDir } from "../pretrain/lm.js";
+import type { RunConfig } from "./config.js";
+
+const memo = new Map<string, string>();
+
+export function weightsHash(path: string): string {
+  const st = statSync(path);
+  const key = `${path}:${st.size}:${st.mtimeMs}`;
+  let h = memo.get(key);
+  if (!h) memo.set(key, (h = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 16)));
+  return h;
+}
+
+export type RunInputs = Record<string, string>;
+
+export function runInputs(cfg: RunConfig): RunInputs {
+  const out: RunInputs = {};
+  const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
+  const encoder = (m: "audio" | "video") => weightsHash(join(encoderOutDir(cfg.preset, m), "encoder.safetensors"));
+  if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoder("audio");
+  if (uses.video) out.videoEncoder = encoder("video");
+  const lm = join(lmCheckpointDir(cfg.preset, cfg.lm), "model.safetensors");
+  out.lm = cfg.lmSource !== "random" && existsSync(lm) ? weightsHash(lm) : "random";
+  return out;
+}
+
+export function checkRunInputs(dir: string, now: RunInputs): void {
+  const f = join(dir, "inputs.json");
+  if (!existsSync(f)) return;
+  const was = JSON.parse(readFileSync(f, "utf8")) as RunInputs;
+  const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k]);
+  if (changed.length > 0)
+    throw new Error(
+      `${dir} was trained on other inputs than the checkpoints now give (${changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ")}); ` +
+        `delete the folder to train it again on the current ones`,
+    );
+}
