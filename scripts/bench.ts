@@ -1,17 +1,30 @@
 /**
- * `npm run bench`: the reference training step of issue 3 side by side in one run, on
+ * `npm run bench`: two training steps side by side in one run, each on
  *   native   this project's OpenBLAS addon backend (src/backend/native)
  *   wasm     @tensorflow/tfjs-backend-wasm (SIMD, one thread)
  *   torch    PyTorch from Debian (/usr/bin/python3, python3-torch), same model and optimizer
- * plus a 512x512 float32 matmul on each. Repetitions are interleaved (every round runs every stack),
- * results are medians, ratios are against PyTorch at the same thread count.
+ * 1. the reference transformer step of issue 3 (scripts/bench/reference-model.ts, reference_step.py),
+ *    plus a 512x512 float32 matmul on each stack;
+ * 2. the project's default model step (scripts/bench/default-model.ts, default_step.py): the default
+ *    preset's Llama-AVSR ASR run at audio rate 4 (tiny Llama LM frozen, LoRA r 8 on q/v, 128->256->96
+ *    projector, batch 16, ~125 audio frames and ~10 transcript tokens per utterance, synthetic), built
+ *    and stepped by the library (buildModel + trainStep: loss, clipping at 10, AdamW 0.9/0.98 wd 0.1).
+ *    wasm cannot run it (no UnsortedSegmentSum kernel, needed by the gradient of the tf.gather that
+ *    picks the transcript positions in AvsrTrainModel.loss): its row is left empty and the reason printed.
+ * Repetitions are interleaved (every round runs every stack), results are medians, ratios are against
+ * PyTorch at the same thread count. The step-0 losses of the default model are printed (~ln 1024 = 6.93
+ * for the random-init LM) as a check that both implementations compute the same thing.
  *
  * Options (after `npm run bench --`):
  *   --threads 1,2     thread counts to measure (native OpenBLAS threads = PyTorch OPENBLAS_NUM_THREADS)
  *   --rounds 5        interleaved rounds;  --steps 10  native/torch steps per round (wasm: 1)
  *   --leak-steps 1000 native steps of the tensor/RSS leak check after the timing (0 skips it)
- * Writes results/bench/reference_step.csv (stack,ms_per_step,tokens_per_s,ratio_to_torch),
- * results/bench/matmul_512.csv and results/bench/native_leak.csv.
+ *   --skip-default    only the reference step (no default-model comparison)
+ * Writes results/bench/reference_step.csv (stack,ms_per_step,tokens_per_s,ratio_to_torch; tokens =
+ * batch x seq = 1,024 per step), results/bench/matmul_512.csv, results/bench/default_model_step.csv
+ * (same columns; tokens = sequence positions the LM processes per step, padding excluded: the prefix
+ * BOS, <audio>, audio tokens, </audio>, prompt, plus transcript and EOS, summed over the batch) and
+ * results/bench/native_leak.csv.
  */
 import { loadavg } from "node:os";
 import { setFlagsFromString } from "node:v8";
@@ -22,19 +35,25 @@ import { nativeAddon, registerNativeBackend, setNativeThreads } from "../src/bac
 import { writeFileAtomicSync } from "../src/util/atomic.js";
 import { Progress } from "../src/util/progress.js";
 import { REFERENCE, createReferenceStep, type ReferenceStep } from "./bench/reference-model.js";
-import { TORCH_INSTALL_HINT, TorchClient, torchMissingReason } from "./bench/torch-client.js";
+import { createDefaultModelStep, type DefaultModelStep } from "./bench/default-model.js";
+import { DEFAULT_MODEL_SCRIPT, TORCH_INSTALL_HINT, TorchClient, torchMissingReason } from "./bench/torch-client.js";
 
 interface Options {
   threads: number[];
   rounds: number;
   steps: number;
   leakSteps: number;
+  skipDefault: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { threads: [1], rounds: 5, steps: 10, leakSteps: 1000 };
+  const o: Options = { threads: [1], rounds: 5, steps: 10, leakSteps: 1000, skipDefault: false };
   for (let i = 0; i < argv.length; i++) {
     const [k, v] = [argv[i], argv[i + 1]];
+    if (k === "--skip-default") {
+      o.skipDefault = true;
+      continue;
+    }
     if (k === "--threads") o.threads = v!.split(",").map(Number);
     else if (k === "--rounds") o.rounds = Number(v);
     else if (k === "--steps") o.steps = Number(v);
@@ -216,7 +235,118 @@ async function main(): Promise<void> {
   for (const c of torchClients) c.close();
   refs.forEach((r) => r.dispose());
 
+  if (!opts.skipDefault) await defaultModelBench(opts, nativeOk, torchMissing);
   if (nativeOk && opts.leakSteps > 0) await leakCheck(opts.leakSteps, opts.threads[0]!);
+}
+
+interface DefaultStack {
+  name: string;
+  threads: number | null;
+  /** Why the stack has no timing (a missing kernel, no PyTorch), or null. */
+  absent: string | null;
+  step: (n: number) => Promise<number[]>;
+  times: number[];
+  /** Loss of the first step (at the initial weights). */
+  loss0: number;
+  close: () => void;
+}
+
+/** The default model step on every stack, interleaved like the reference step; writes results/bench/default_model_step.csv. */
+async function defaultModelBench(opts: Options, nativeOk: boolean, torchMissing: string | null): Promise<void> {
+  const stacks: DefaultStack[] = [];
+  let tokens = 0;
+  let spec: DefaultModelStep["spec"] | undefined;
+  const tfStep = async (name: "native" | "wasm", threads: number | null): Promise<DefaultStack> => {
+    const use = async () => {
+      await tf.setBackend(name);
+      if (name === "native" && threads !== null) setNativeThreads(threads);
+    };
+    await use();
+    const label = threads === null ? name : `${name} (${threads} thread${threads > 1 ? "s" : ""})`;
+    let s: DefaultModelStep;
+    try {
+      s = await createDefaultModelStep();
+    } catch (err) {
+      return { name: label, threads, absent: `cannot build the model: ${(err as Error).message.split("\n")[0]!}`, step: async () => [], times: [], loss0: NaN, close: () => {} };
+    }
+    if (!spec) {
+      console.log(`\nbench: default model step: ${s.spec.batch} utterances, ${s.tokensPerStep} LM positions per step (${s.scoredTokensPerStep} transcript+EOS scored), ` +
+        `${s.trainableParams} trainable params (projectors + LoRA), LM dim ${s.spec.llm.dim} x ${s.spec.llm.nLayers} layers, vocab ${s.spec.llm.vocabSize}`);
+    }
+    spec ??= s.spec;
+    tokens = s.tokensPerStep;
+    const stack: DefaultStack = {
+      name: label,
+      threads,
+      absent: null,
+      step: async (n) => {
+        await use();
+        return timeEach(n, () => s.step());
+      },
+      times: [],
+      loss0: NaN,
+      close: () => s.dispose(),
+    };
+    try {
+      stack.loss0 = s.step(); // the first (warm-up) step: its loss is at the initial weights
+    } catch (err) {
+      const msg = (err as Error).message;
+      const kernel = /Kernel '(\w+)' not registered/.exec(msg)?.[1];
+      stack.absent = kernel ? `tfjs-backend-${name} has no ${kernel} kernel (the gradient of tf.gather in AvsrTrainModel.loss needs it)` : msg.split("\n")[0]!.slice(0, 160);
+    }
+    return stack;
+  };
+  if (nativeOk) for (const t of opts.threads) stacks.push(await tfStep("native", t));
+  stacks.push(await tfStep("wasm", null));
+  if (torchMissing) {
+    console.log(`bench: default model: PyTorch NOT available: ${torchMissing}. Ratios to torch are left empty.`);
+  } else {
+    for (const t of opts.threads) {
+      const name = `torch (${t} thread${t > 1 ? "s" : ""})`;
+      try {
+        if (!spec) throw new Error("no TensorFlow.js stack could build the model, so there is no batch spec to give PyTorch");
+        const c = await TorchClient.start(t, { script: DEFAULT_MODEL_SCRIPT, args: [JSON.stringify(spec)] });
+        if (c.ready.tokens !== tokens) console.log(`bench: WARNING default_step.py reports ${String(c.ready.tokens)} positions per step, the TS model ${tokens}`);
+        await c.steps(1);
+        stacks.push({ name, threads: t, absent: null, step: (n) => c.steps(n), times: [], loss0: c.losses[0]!, close: () => c.close() });
+      } catch (err) {
+        stacks.push({ name, threads: t, absent: (err as Error).message.split("\n")[0]!, step: async () => [], times: [], loss0: NaN, close: () => {} });
+      }
+    }
+  }
+  for (const s of stacks) if (s.absent) console.log(`bench: default model: ${s.name} absent: ${s.absent}`);
+  const live = stacks.filter((s) => !s.absent);
+  const few = (s: DefaultStack) => s.name === "wasm";
+
+  // Warm-up beyond the first step, not timed (the native step settles after ~5 steps).
+  for (const s of live) await s.step(few(s) ? 0 : 4);
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const s of live) s.times.push(...(await s.step(few(s) ? 1 : opts.steps)));
+    process.stderr.write(`bench: default model round ${r + 1}/${opts.rounds}: ${live.map((s) => `${s.name} ${median(s.times).toFixed(1)} ms`).join(", ")}\n`);
+  }
+
+  const torchFor = (threads: number | null) => live.find((s) => s.name.startsWith("torch") && s.threads === (threads ?? 1));
+  const rows = stacks.map((s) => {
+    if (s.absent) return { stack: s.name, ms_per_step: "", tokens_per_s: "", ratio_to_torch: "" };
+    const ms = median(s.times);
+    const torch = torchFor(s.threads);
+    return {
+      stack: s.name,
+      ms_per_step: +ms.toFixed(2),
+      tokens_per_s: Math.round((tokens * 1000) / ms),
+      ratio_to_torch: torch ? +(ms / median(torch.times)).toFixed(3) : "",
+    };
+  });
+  console.log("\ndefault model step (medians; tokens = LM positions per step):");
+  console.table(rows);
+  const lnV = Math.log(spec?.llm.vocabSize ?? 1024);
+  const losses = live.map((s) => `${s.name} ${s.loss0.toFixed(4)}`).join(", ");
+  const off = live.filter((s) => !(Math.abs(s.loss0 - lnV) < 0.5));
+  console.log(`  step-0 loss (random-init LM): ${losses}; ln(vocab) = ${lnV.toFixed(4)}${off.length ? `; WARNING: ${off.map((s) => s.name).join(", ")} far from it` : ""}`);
+  for (const s of stacks) if (s.absent) console.log(`  ${s.name}: absent (${s.absent})`);
+  writeFileAtomicSync("results/bench/default_model_step.csv", Papa.unparse(rows) + "\n");
+  console.log("wrote results/bench/default_model_step.csv");
+  for (const s of stacks) s.close();
 }
 
 /** numTensors and RSS over `steps` native steps of the reference model, sampled every 100 steps. */
