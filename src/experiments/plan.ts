@@ -22,7 +22,7 @@ import type { LlmSize } from "../models/llm.js";
 import type { Task } from "../models/lora.js";
 import type { Method } from "../train/methods.js";
 import { resolveRunConfig, type TrainParams } from "../pipeline/config.js";
-import { checkRunInputs, runInputs } from "../pipeline/inputs.js";
+import { checkRunConfig, checkRunInputs, runInputs } from "../pipeline/inputs.js";
 import { resultsDir } from "../util/paths.js";
 import { isSmoke } from "../util/smoke.js";
 import type { JobSpec, Params } from "./grid.js";
@@ -408,8 +408,8 @@ export interface RunExperimentsOptions {
 /**
  * Runs the jobs of the given experiments in the pool (resumable). A job marked done whose cells are
  * not all there (the plan grew since) is reopened: training is skipped, only the missing cells run.
- * A job marked done but trained on other encoder or LM weights than the shipped ones is an error
- * (pipeline/inputs.ts), before anything runs.
+ * A job marked done but trained on other encoder or LM weights than the shipped ones, or with another
+ * configuration than the plan's, is an error (pipeline/inputs.ts), before anything runs.
  */
 export async function runExperiments(experiments: readonly Experiment[], o: RunExperimentsOptions = {}): Promise<JobOutcome[]> {
   const size = o.size ?? reproSize();
@@ -418,8 +418,13 @@ export async function runExperiments(experiments: readonly Experiment[], o: RunE
   for (const j of jobs) {
     const dir = join(root, j.id);
     const p = j.params as unknown as TrainEvalParams;
-    // a finished run is reused only if it was trained on the shipped encoder and LM weights
-    if (existsSync(join(dir, "done.json"))) checkRunInputs(dir, runInputs(resolveRunConfig(p.train)));
+    // a finished run is reused only if it was trained on the shipped encoder and LM weights, with the
+    // configuration the plan now gives (a changed preset would otherwise leave old runs standing)
+    if (existsSync(join(dir, "done.json"))) {
+      const cfg = resolveRunConfig(p.train);
+      checkRunInputs(dir, runInputs(cfg));
+      checkRunConfig(dir, cfg);
+    }
     if (existsSync(join(dir, "done.json")) && !p.cells.every((c) => cellDone(dir, c, p))) rmSync(join(dir, "done.json"));
   }
   const out = await runJobs(jobs, { root, concurrency: o.concurrency ?? (Number(process.env.OMNI_JOBS) || 2), env: { OMNI_THREADS: "1" }, log: o.log, echo: o.echo ?? false });

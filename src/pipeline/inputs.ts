@@ -8,6 +8,8 @@
  *   weightsHash(path)            sha256 prefix (16 hex) of a file, memoised per path, size and mtime
  *   runInputs(cfg)               { audioEncoder?, videoEncoder?, lm } of a run config, from the checkpoints now
  *   checkRunInputs(dir, now)     throws when <dir>/inputs.json names other weights
+ *   checkRunConfig(dir, cfg)     throws when <dir>/config.json was written for another run config (a
+ *                                folder given twice, or a flag changed between a run and its resume)
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -50,4 +52,26 @@ export function checkRunInputs(dir: string, now: RunInputs): void {
       `${dir} was trained on other inputs than the checkpoints now give (${changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ")}); ` +
         `delete the folder to train it again on the current ones`,
     );
+}
+
+/** Keys of the saved run config (config.json, `run`) that differ from `cfg`; [] for a new folder. */
+export function runConfigChanges(dir: string, cfg: RunConfig): string[] {
+  const f = join(dir, "config.json");
+  if (!existsSync(f)) return [];
+  const was = (JSON.parse(readFileSync(f, "utf8")) as { run?: Record<string, unknown> | null }).run;
+  if (!was) return [];
+  const now = cfg as unknown as Record<string, unknown>;
+  return Object.keys({ ...was, ...now }).filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+}
+
+export function checkRunConfig(dir: string, cfg: RunConfig): void {
+  const f = join(dir, "config.json");
+  const changed = runConfigChanges(dir, cfg);
+  if (changed.length === 0) return;
+  const was = (JSON.parse(readFileSync(f, "utf8")) as { run: Record<string, unknown> }).run;
+  const now = cfg as unknown as Record<string, unknown>;
+  throw new Error(
+    `${dir} holds a run with another configuration (${changed.map((k) => `${k}: ${JSON.stringify(was[k]) ?? "-"} -> ${JSON.stringify(now[k]) ?? "-"}`).join(", ")}); ` +
+      `resuming it would mix two runs: give another run folder, or delete this one to train it again`,
+  );
 }

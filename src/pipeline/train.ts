@@ -36,7 +36,7 @@ import { writeFileAtomicSync } from "../util/atomic.js";
 import { resultsDir } from "../util/paths.js";
 import { resolveRunConfig, type RunConfig, type TrainParams } from "./config.js";
 import { openEvalSet, openTrainData } from "./data.js";
-import { checkRunInputs, runInputs } from "./inputs.js";
+import { checkRunConfig, checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, finalWeightsDir } from "./model.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import { oracleOfRun } from "./oracle.js";
@@ -94,6 +94,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const dir = runDir ?? resultsDir("runs", cfg.runId);
   const inputs = runInputs(cfg);
   checkRunInputs(dir, inputs);
+  checkRunConfig(dir, cfg);
   const summaryPath = join(dir, "summary.json");
   if (existsSync(summaryPath)) {
     const s = JSON.parse(readFileSync(summaryPath, "utf8")) as TrainSummary;

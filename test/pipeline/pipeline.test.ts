@@ -102,6 +102,11 @@ test("an interrupted training run resumes to the same weights", async () => {
   writeFileSync(join(b, "inputs.json"), JSON.stringify({ ...inputs, audioEncoder: "0123456789abcdef" }));
   await assert.rejects(trainRun(params, b, { log: quiet }), (e: Error) => e.message.includes(b) && /audioEncoder: 0123456789abcdef -> /.test(e.message));
   await assert.rejects(evaluateRun({ run: b, task: "asr", rates: { audio: 4, video: 2 }, limit: 2, beam: 1, maxNewTokens: 4 }, quiet), /trained on other inputs/);
+  writeFileSync(join(b, "inputs.json"), JSON.stringify(inputs));
+  // ...or when the folder holds another configuration (another run given the same folder, a changed flag)
+  await assert.rejects(trainRun({ ...params, steps: 8 }, b, { log: quiet }), (e: Error) => e.message.includes(b) && /another configuration \(steps: \d+ -> \d+\)/.test(e.message));
+  await assert.rejects(trainRun({ ...params, loraR: 2 }, b, { log: quiet }), /another configuration \(.*loraR: 4 -> 2/);
+  assert.equal((await trainRun(params, b, { log: quiet })).trainSeconds, s.trainSeconds, "the same configuration is still reused");
 });
 
 test("baselines train with the same code; babble evaluation is deterministic", async () => {
