@@ -12,6 +12,7 @@
         "src/layout.cc",
         "src/norm.cc",
         "src/attention.cc",
+        "src/llm.cc",
         "src/optim.cc",
         "src/conv.cc"
       ],
@@ -22,8 +23,10 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       # -O3 and omp simd: vectorised loops without -ffast-math (NaN/Inf semantics must match tfjs).
+      # -fno-trapping-math (no FP exception traps are used) lets loops with selects vectorise (fastexp.h);
+      # it changes no result.
       # OMNI_MARCH (default "native") picks the ISA: the addon is built on the machine that runs it.
-      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd", "-march=<!(echo ${OMNI_MARCH:-native})", "-fexceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd", "-fno-trapping-math", "-march=<!(echo ${OMNI_MARCH:-native})", "-fexceptions"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

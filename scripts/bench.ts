@@ -9,8 +9,8 @@
  *    preset's Llama-AVSR ASR run at audio rate 4 (tiny Llama LM frozen, LoRA r 8 on q/v, 128->256->96
  *    projector, batch 16, ~125 audio frames and ~10 transcript tokens per utterance, synthetic), built
  *    and stepped by the library (buildModel + trainStep: loss, clipping at 10, AdamW 0.9/0.98 wd 0.1).
- *    wasm cannot run it (no UnsortedSegmentSum kernel, needed by the gradient of the tf.gather that
- *    picks the transcript positions in AvsrTrainModel.loss): its row is left empty and the reason printed.
+ *    wasm runs it too (one step per round: it is ~10x slower); a stack that cannot build or step the
+ *    model gets an empty row and the reason printed.
  * Repetitions are interleaved (every round runs every stack), results are medians, ratios are against
  * PyTorch at the same thread count. The step-0 losses of the default model are printed (~ln 1024 = 6.93
  * for the random-init LM) as a check that both implementations compute the same thing.
@@ -20,6 +20,8 @@
  *   --rounds 5        interleaved rounds;  --steps 10  native/torch steps per round (wasm: 1)
  *   --leak-steps 1000 native steps of the tensor/RSS leak check after the timing (0 skips it)
  *   --skip-default    only the reference step (no default-model comparison)
+ *   --lora R:TARGETS  the default model with LoRA rank R (alpha R) on TARGETS (e.g. 8:q_proj,v_proj)
+ *                     instead of the preset's; its table goes to default_model_step_lora<R><initials>.csv
  * Writes results/bench/reference_step.csv (stack,ms_per_step,tokens_per_s,ratio_to_torch; tokens =
  * batch x seq = 1,024 per step), results/bench/matmul_512.csv, results/bench/default_model_step.csv
  * (same columns; tokens = sequence positions the LM processes per step, padding excluded: the prefix
@@ -35,7 +37,7 @@ import { nativeAddon, registerNativeBackend, setNativeThreads } from "../src/bac
 import { writeFileAtomicSync } from "../src/util/atomic.js";
 import { Progress } from "../src/util/progress.js";
 import { REFERENCE, createReferenceStep, type ReferenceStep } from "./bench/reference-model.js";
-import { createDefaultModelStep, type DefaultModelStep } from "./bench/default-model.js";
+import { createDefaultModelStep, parseLoraOverride, type DefaultModelStep, type LoraOverride } from "./bench/default-model.js";
 import { DEFAULT_MODEL_SCRIPT, TORCH_INSTALL_HINT, TorchClient, torchMissingReason } from "./bench/torch-client.js";
 
 interface Options {
@@ -44,6 +46,7 @@ interface Options {
   steps: number;
   leakSteps: number;
   skipDefault: boolean;
+  lora?: LoraOverride;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -58,6 +61,7 @@ function parseArgs(argv: string[]): Options {
     else if (k === "--rounds") o.rounds = Number(v);
     else if (k === "--steps") o.steps = Number(v);
     else if (k === "--leak-steps") o.leakSteps = Number(v);
+    else if (k === "--lora") o.lora = parseLoraOverride(v ?? "");
     else throw new Error(`unknown option ${k}; see the header of scripts/bench.ts`);
     i++;
   }
@@ -265,7 +269,7 @@ async function defaultModelBench(opts: Options, nativeOk: boolean, torchMissing:
     const label = threads === null ? name : `${name} (${threads} thread${threads > 1 ? "s" : ""})`;
     let s: DefaultModelStep;
     try {
-      s = await createDefaultModelStep();
+      s = await createDefaultModelStep({ lora: opts.lora });
     } catch (err) {
       return { name: label, threads, absent: `cannot build the model: ${(err as Error).message.split("\n")[0]!}`, step: async () => [], times: [], loss0: NaN, close: () => {} };
     }
@@ -292,7 +296,7 @@ async function defaultModelBench(opts: Options, nativeOk: boolean, torchMissing:
     } catch (err) {
       const msg = (err as Error).message;
       const kernel = /Kernel '(\w+)' not registered/.exec(msg)?.[1];
-      stack.absent = kernel ? `tfjs-backend-${name} has no ${kernel} kernel (the gradient of tf.gather in AvsrTrainModel.loss needs it)` : msg.split("\n")[0]!.slice(0, 160);
+      stack.absent = kernel ? `tfjs-backend-${name} has no ${kernel} kernel` : msg.split("\n")[0]!.slice(0, 160);
     }
     return stack;
   };
@@ -344,8 +348,9 @@ async function defaultModelBench(opts: Options, nativeOk: boolean, torchMissing:
   const off = live.filter((s) => !(Math.abs(s.loss0 - lnV) < 0.5));
   console.log(`  step-0 loss (random-init LM): ${losses}; ln(vocab) = ${lnV.toFixed(4)}${off.length ? `; WARNING: ${off.map((s) => s.name).join(", ")} far from it` : ""}`);
   for (const s of stacks) if (s.absent) console.log(`  ${s.name}: absent (${s.absent})`);
-  writeFileAtomicSync("results/bench/default_model_step.csv", Papa.unparse(rows) + "\n");
-  console.log("wrote results/bench/default_model_step.csv");
+  const csv = `results/bench/default_model_step${opts.lora ? `_lora${opts.lora.r}${opts.lora.targets.map((t) => t[0]).join("")}` : ""}.csv`;
+  writeFileAtomicSync(csv, Papa.unparse(rows) + "\n");
+  console.log(`wrote ${csv}`);
   for (const s of stacks) s.close();
 }
 

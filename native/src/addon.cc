@@ -53,7 +53,9 @@ napi_value init(napi_env env, napi_value exports) {
       OMNI_EXPORT(transpose),  OMNI_EXPORT(gather),        OMNI_EXPORT(segmentSum),    OMNI_EXPORT(layerNorm),
       OMNI_EXPORT(layerNormGrad), OMNI_EXPORT(rmsNorm),    OMNI_EXPORT(rmsNormGrad),   OMNI_EXPORT(attention),
       OMNI_EXPORT(attentionGrad), OMNI_EXPORT(adam),       OMNI_EXPORT(conv),          OMNI_EXPORT(convGradInput),
-      OMNI_EXPORT(convGradFilter),
+      OMNI_EXPORT(convGradFilter), OMNI_EXPORT(rope),      OMNI_EXPORT(swiglu),        OMNI_EXPORT(swigluGrad),
+      OMNI_EXPORT(loraLinear),  OMNI_EXPORT(loraLinearGrad), OMNI_EXPORT(softmaxXent), OMNI_EXPORT(softmaxXentGrad),
+      OMNI_EXPORT(adamMulti),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -91,13 +91,14 @@ napi_value blasConfig(const Args& args) {
 
 namespace omni {
 
-// linearGrad(dy, x, w, y|null, dx, dw, db|null, M, K, N, act)
+// linearGrad(dy, x, w, y|null, dx, dw|null, db|null, M, K, N, act)
 //   The backward pass of y = act(x w + b) for x [M, K], w [K, N], in one call:
 //   g = dy * act'(y) (act: 0 linear, 1 relu; relu's derivative is read off its output y),
 //   dx = g w^T [M, K], dw = x^T g [K, N], db = column sums of g [N].
+//   dw null: a frozen weight, whose gradient is not computed; dx null: an input that needs none.
 napi_value linearGrad(const Args& args) {
   View<float> dy = args.f32(0), x = args.f32(1), w = args.f32(2), y = args.f32OrNull(3);
-  View<float> dx = args.f32(4), dw = args.f32(5), db = args.f32OrNull(6);
+  View<float> dx = args.f32OrNull(4), dw = args.f32OrNull(5), db = args.f32OrNull(6);
   const int64_t M = args.integer(7), K = args.integer(8), N = args.integer(9);
   const int act = static_cast<int>(args.integer(10));
   require(M >= 0 && K >= 0 && N >= 0, "linearGrad: negative size");
@@ -105,8 +106,8 @@ napi_value linearGrad(const Args& args) {
   requireLength(dy, M * N, "linearGrad dy");
   requireLength(x, M * K, "linearGrad x");
   requireLength(w, K * N, "linearGrad w");
-  requireLength(dx, M * K, "linearGrad dx");
-  requireLength(dw, K * N, "linearGrad dw");
+  if (dx.data) requireLength(dx, M * K, "linearGrad dx");
+  if (dw.data) requireLength(dw, K * N, "linearGrad dw");
   if (act == kRelu && M * N > 0) require(y.data != nullptr && y.length >= static_cast<size_t>(M * N), "linearGrad: relu needs y");
   if (db.data) requireLength(db, N, "linearGrad db");
   std::vector<float> masked;
@@ -119,11 +120,11 @@ napi_value linearGrad(const Args& args) {
     for (int64_t i = 0; i < M * N; ++i) m[i] = yv[i] > 0.f ? dy.data[i] : 0.f;
     g = m;
   }
-  if (M * K > 0) {
+  if (dx.data && M * K > 0) {
     if (N == 0) std::memset(dx.data, 0, M * K * sizeof(float));
     else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.f, g, N, w.data, N, 0.f, dx.data, K);
   }
-  if (K * N > 0) {
+  if (dw.data && K * N > 0) {
     if (M == 0) std::memset(dw.data, 0, K * N * sizeof(float));
     else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.f, x.data, K, g, N, 0.f, dw.data, N);
   }

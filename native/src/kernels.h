@@ -36,8 +36,17 @@ napi_value rmsNormGrad(const Args& a);
 // attention.cc
 napi_value attention(const Args& a);
 napi_value attentionGrad(const Args& a);
+// llm.cc
+napi_value rope(const Args& a);
+napi_value swiglu(const Args& a);
+napi_value swigluGrad(const Args& a);
+napi_value loraLinear(const Args& a);
+napi_value loraLinearGrad(const Args& a);
+napi_value softmaxXent(const Args& a);
+napi_value softmaxXentGrad(const Args& a);
 // optim.cc
 napi_value adam(const Args& a);
+napi_value adamMulti(const Args& a);
 // conv.cc
 napi_value conv(const Args& a);
 napi_value convGradInput(const Args& a);

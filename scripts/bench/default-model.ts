@@ -15,7 +15,9 @@
  * 8..12 random sub-word ids. scripts/bench/default_step.py is the same step in PyTorch and takes the
  * same spec (shapes, prompt ids, transcripts, hyper-parameters), so both stacks do the same arithmetic.
  *
- *   tsx scripts/bench/default-model.ts [native|wasm|cpu|torch] [steps]   quick check: losses and ms per step
+ *   tsx scripts/bench/default-model.ts [native|wasm|cpu|torch] [steps] [--lora R:TARGETS]
+ *     quick check: losses and ms per step; --lora 8:q_proj,v_proj overrides the preset's LoRA (rank,
+ *     alpha = rank, target layers) to compare configurations.
  */
 import * as tf from "@tensorflow/tfjs";
 import { taskUses, type AvsrModel, type AvsrSample } from "../../src/models/avsr.js";
@@ -28,8 +30,23 @@ import { trainStep } from "../../src/train/trainer.js";
 import { Rng } from "../../src/util/rng.js";
 
 /** The default preset's Llama-AVSR ASR run at audio rate 4 (the run results/runs/default-llama-avsr-asr-a4-v2-tiny-s0 trained), with a random LM. */
-export function defaultRunConfig(): RunConfig {
-  return resolveRunConfig({ method: "llama-avsr", preset: "default", task: "asr", lmSource: "random" });
+export function defaultRunConfig(lora?: LoraOverride): RunConfig {
+  const o = lora ? { loraR: lora.r, loraAlpha: lora.alpha ?? lora.r, loraTargets: lora.targets } : {};
+  return resolveRunConfig({ method: "llama-avsr", preset: "default", task: "asr", lmSource: "random", ...o });
+}
+
+/** LoRA settings other than the preset's (rank, alpha (default: rank), target layers). */
+export interface LoraOverride {
+  r: number;
+  alpha?: number;
+  targets: string[];
+}
+
+/** "8:q_proj,v_proj" -> { r: 8, targets: [q_proj, v_proj] }. */
+export function parseLoraOverride(s: string): LoraOverride {
+  const [r, t] = s.split(":");
+  if (!r || !t || !Number.isInteger(Number(r))) throw new Error(`--lora expects RANK:TARGET,TARGET..., got ${s}`);
+  return { r: Number(r), targets: t.split(",") };
 }
 
 /** Everything the two implementations share: shapes, token ids, hyper-parameters (JSON for default_step.py). */
@@ -86,8 +103,8 @@ export function specTokens(s: DefaultBatchSpec): { total: number; scored: number
  * Builds the default model on the active backend with synthetic inputs. `seed` fixes the weights,
  * feature values, lengths and transcripts.
  */
-export async function createDefaultModelStep(opts: { seed?: number } = {}): Promise<DefaultModelStep> {
-  const run = defaultRunConfig();
+export async function createDefaultModelStep(opts: { seed?: number; lora?: LoraOverride } = {}): Promise<DefaultModelStep> {
+  const run = defaultRunConfig(opts.lora);
   const { model } = await buildModel(run);
   const cfg = model.cfg;
   const task = run.task!;
@@ -144,12 +161,15 @@ export async function createDefaultModelStep(opts: { seed?: number } = {}): Prom
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const backend = process.argv[2] ?? "native";
-  const steps = Number(process.argv[3] ?? 3);
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--lora");
+  const lora = at >= 0 ? parseLoraOverride(args.splice(at, 2)[1] ?? "") : undefined;
+  const backend = args[0] ?? "native";
+  const steps = Number(args[1] ?? 3);
   if (backend === "torch") {
     // the spec is built on the cpu backend (shapes and ids only), then served by default_step.py
     const { DEFAULT_MODEL_SCRIPT, TorchClient } = await import("./torch-client.js");
-    const s = await createDefaultModelStep();
+    const s = await createDefaultModelStep({ lora });
     const c = await TorchClient.start(Number(process.env.OMNI_THREADS ?? 1), { script: DEFAULT_MODEL_SCRIPT, args: [JSON.stringify(s.spec)] });
     s.dispose();
     console.log(`default model on torch ${c.info.torch}: ${String(c.ready.trainable)} trainable params, ${String(c.ready.tokens)} positions/step`);
@@ -168,7 +188,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   await tf.setBackend(backend);
   tf.enableProdMode();
-  const s = await createDefaultModelStep();
+  const s = await createDefaultModelStep({ lora });
   console.log(`default model on ${tf.getBackend()}: ${s.trainableParams} trainable params, ${s.tokensPerStep} positions/step (${s.scoredTokensPerStep} scored), prompt ${s.spec.promptIds.length} ids`);
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();

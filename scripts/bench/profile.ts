@@ -1,14 +1,19 @@
 /**
- * Per-kernel share of the reference step's time, via tf.profile, on the chosen backends:
- *   tsx scripts/bench/profile.ts [cpu|native|wasm ...]   (default: cpu native)
- * `cpu` is the "before" picture (every kernel the stock JS one); `native` is the "after".
- * Writes results/bench/kernel_profile.csv (backend, kernel, calls and ms per step, share).
+ * Per-kernel share of a training step's time, via tf.profile, on the chosen backends:
+ *   tsx scripts/bench/profile.ts [cpu|native|wasm ...]            the reference step (default: cpu native)
+ *   tsx scripts/bench/profile.ts --default [--lora R:TARGETS] [cpu|native ...]
+ *                                                                the project's default model step
+ *                                                                (scripts/bench/default-model.ts; default: native)
+ * For the reference step `cpu` is the "before" picture (every kernel the stock JS one); `native` is the "after".
+ * Writes results/bench/kernel_profile.csv, or results/bench/default_kernel_profile.csv with --default
+ * (backend, kernel, calls and ms per step, share).
  */
 import * as tf from "@tensorflow/tfjs";
 import Papa from "papaparse";
 import { initBackend } from "../../src/backend/index.js";
 import { writeFileAtomicSync } from "../../src/util/atomic.js";
 import { createReferenceStep } from "./reference-model.js";
+import { createDefaultModelStep, parseLoraOverride, type LoraOverride } from "./default-model.js";
 
 export interface KernelShare {
   kernel: string;
@@ -18,10 +23,12 @@ export interface KernelShare {
 }
 
 /** Profiles `steps` steps (after `warmup`); per-step averages; shares are of the summed kernel time. */
-export async function profileStep(backend: "cpu" | "native" | "wasm", warmup = 2, steps = 1): Promise<{ wallMs: number; kernels: KernelShare[] }> {
+export async function profileStep(
+  backend: "cpu" | "native" | "wasm", warmup = 2, steps = 1, which: "reference" | "default" = "reference", lora?: LoraOverride,
+): Promise<{ wallMs: number; kernels: KernelShare[] }> {
   await initBackend({ prefer: backend, warn: () => {} });
   if (tf.getBackend() !== backend) throw new Error(`${backend} backend not available`);
-  const ref = createReferenceStep();
+  const ref: { step(): number; dispose(): void } = which === "default" ? await createDefaultModelStep({ lora }) : createReferenceStep();
   for (let i = 0; i < warmup; i++) ref.step();
   const known = new Set(tf.getKernelsForBackend(backend).map((k) => k.kernelName));
   const t0 = performance.now();
@@ -46,10 +53,15 @@ export async function profileStep(backend: "cpu" | "native" | "wasm", warmup = 2
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const which = (process.argv.slice(2).length ? process.argv.slice(2) : ["cpu", "native"]) as Array<"cpu" | "native" | "wasm">;
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--lora");
+  const lora = at >= 0 ? parseLoraOverride(args.splice(at, 2)[1] ?? "") : undefined;
+  const model = args.includes("--default") ? "default" : "reference";
+  const named = args.filter((a) => a !== "--default");
+  const which = (named.length ? named : model === "default" ? ["native"] : ["cpu", "native"]) as Array<"cpu" | "native" | "wasm">;
   const rows: Array<Record<string, string | number>> = [];
   for (const b of which) {
-    const { wallMs, kernels } = await profileStep(b, b === "native" ? 3 : 1, b === "native" ? 10 : 1);
+    const { wallMs, kernels } = await profileStep(b, b === "native" ? 3 : 1, b === "native" ? 10 : 1, model, lora);
     const sum = kernels.reduce((s, k) => s + k.ms, 0);
     console.log(`\n${b}: profiled step ${wallMs.toFixed(0)} ms wall, ${sum.toFixed(0)} ms in ${Math.round(kernels.reduce((s, k) => s + k.calls, 0))} kernel calls`);
     for (const k of kernels) {
@@ -59,6 +71,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.log(`  ${k.kernel.padEnd(24)} ${String(Math.round(k.calls)).padStart(5)} calls ${k.ms.toFixed(2).padStart(9)} ms ${(100 * k.share).toFixed(1).padStart(5)}%`);
     }
   }
-  writeFileAtomicSync("results/bench/kernel_profile.csv", Papa.unparse(rows) + "\n");
-  console.log("\nwrote results/bench/kernel_profile.csv");
+  const out = model === "default" ? "results/bench/default_kernel_profile.csv" : "results/bench/kernel_profile.csv";
+  writeFileAtomicSync(out, Papa.unparse(rows) + "\n");
+  console.log(`\nwrote ${out}`);
 }

@@ -17,9 +17,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../util/rng.js";
-import { ForwardContext, Module } from "./nn.js";
+import { nativeActive } from "../backend/native/ops.js";
+import { ForwardContext, Module, gatherRows } from "./nn.js";
 import { IGNORE, Llm, LlmConfig, maskedCrossEntropy } from "./llm.js";
-import { CompressionMode, TailRule, compress } from "./compression.js";
+import { CompressionMode, TailRule, compressMany, compressedLength } from "./compression.js";
 import { Modality, ProjectorBank } from "./projector.js";
 import { LoraConfig, LoraLinear, LoraStrategy, Task, activeAdapters, adapterNames, injectLora } from "./lora.js";
 import { AUDIO_END_ID, AUDIO_START_ID, BOS_ID, EOS_ID, VIDEO_END_ID, VIDEO_START_ID } from "../text/tokenizer.js";
@@ -73,6 +74,8 @@ export interface TextEncoder {
 export interface ModalitySpans {
   audio?: tf.Tensor2D[];
   video?: tf.Tensor2D[];
+  /** The same tokens as one tensor per modality, samples one after another ([Σ N_i, dim]). */
+  packed?: { audio?: tf.Tensor2D; video?: tf.Tensor2D };
 }
 
 export interface TrainInputs {
@@ -139,24 +142,35 @@ export class AvsrModel extends Module {
 
   /** Projected tokens of one modality for every sample: [N_i, dim] each (one projector call for the batch). */
   modalityTokens(samples: readonly AvsrSample[], modality: Modality, rate: number): tf.Tensor2D[] {
-    const pooled = samples.map((s) => {
-      const f = s[modality];
-      if (!f) throw new Error(`sample has no ${modality} features`);
-      return compress(f, rate, { mode: this.cfg.compression, tail: this.cfg.tail }) as tf.Tensor2D;
-    });
-    const lens = pooled.map((p) => p.shape[0]);
-    const all = pooled.length === 1 ? pooled[0]! : tf.concat(pooled, 0);
-    const proj = this.projectors.of(modality, rate).apply(all) as tf.Tensor2D;
-    return lens.length === 1 ? [proj] : (tf.split(proj, lens, 0) as tf.Tensor2D[]);
+    const { all, lens } = this.packedModalityTokens(samples, modality, rate);
+    return lens.length === 1 ? [all] : (tf.split(all, lens, 0) as tf.Tensor2D[]);
   }
 
-  /** The projected tokens of the modalities a task uses, per sample ([N_i, dim] each). */
+  /** The same tokens as one tensor [Σ N_i, dim] (samples one after another) and the N_i. */
+  packedModalityTokens(samples: readonly AvsrSample[], modality: Modality, rate: number): { all: tf.Tensor2D; lens: number[] } {
+    const feats = samples.map((s) => {
+      const f = s[modality];
+      if (!f) throw new Error(`sample has no ${modality} features`);
+      return f;
+    });
+    const pooled = compressMany(feats, rate, { mode: this.cfg.compression, tail: this.cfg.tail });
+    const lens = feats.map((f) => compressedLength(f.shape[0], rate, this.cfg.tail));
+    // the features are data: the projector's backward pass needs no gradient for them
+    const all = this.projectors.of(modality, rate).apply(pooled, { inputIsData: true }) as tf.Tensor2D;
+    return { all, lens };
+  }
+
+  /** The projected tokens of the modalities a task uses, per sample ([N_i, dim] each) and packed. */
   modalitySpans(samples: readonly AvsrSample[], task: Task, rates: Rates): ModalitySpans {
     const use = taskUses(task);
-    return {
-      audio: use.audio ? this.modalityTokens(samples, "audio", rates.audio) : undefined,
-      video: use.video ? this.modalityTokens(samples, "video", rates.video) : undefined,
-    };
+    const spans: ModalitySpans = { packed: {} };
+    for (const [modality, rate] of [["audio", rates.audio], ["video", rates.video]] as const) {
+      if (!use[modality]) continue;
+      const { all, lens } = this.packedModalityTokens(samples, modality, rate);
+      spans[modality] = lens.length === 1 ? [all] : (tf.split(all, lens, 0) as tf.Tensor2D[]);
+      spans.packed![modality] = all;
+    }
+    return spans;
   }
 
   /**
@@ -194,6 +208,7 @@ export class AvsrModel extends Module {
 
   /** Right-padded training batch. Call inside tf.tidy. */
   trainInputs(samples: readonly AvsrSample[], task: Task, rates: Rates, spans?: ModalitySpans): TrainInputs {
+    if (nativeActive()) return this.gatheredTrainInputs(samples, task, rates, spans ?? this.modalitySpans(samples, task, rates));
     const { embeds, targets } = this.sequences(samples, task, rates, true, spans);
     const lengths = embeds.map((e) => e.shape[0]);
     const L = Math.max(...lengths);
@@ -202,6 +217,76 @@ export class AvsrModel extends Module {
     const y = new Int32Array(samples.length * L).fill(IGNORE);
     targets.forEach((t, b) => y.set(t, b * L));
     return { embeds: tf.stack(padded) as tf.Tensor3D, targets: y, lengths };
+  }
+
+  /**
+   * trainInputs as one gather (the native backend's path; the same tensor and targets): every token
+   * embedding of the batch in one lookup, stacked with the packed modality tokens and a zero row, and
+   * the [B, L, dim] batch picked row by row from that table. The backward pass is one segment sum
+   * instead of a split per concatenation.
+   */
+  private gatheredTrainInputs(samples: readonly AvsrSample[], task: Task, rates: Rates, spans: ModalitySpans): TrainInputs {
+    const use = taskUses(task);
+    const D = this.cfg.llm.dim;
+    const pack = (list: tf.Tensor2D[] | undefined, packed: tf.Tensor2D | undefined) =>
+      packed ?? (list ? (list.length === 1 ? list[0]! : (tf.concat(list, 0) as tf.Tensor2D)) : undefined);
+    const packed = {
+      audio: use.audio ? pack(spans.audio, spans.packed?.audio) : undefined,
+      video: use.video ? pack(spans.video, spans.packed?.video) : undefined,
+    };
+    const spanLens = {
+      audio: use.audio ? spans.audio!.map((t) => t.shape[0]) : [],
+      video: use.video ? spans.video!.map((t) => t.shape[0]) : [],
+    };
+    // Every sample's rows as references into one table: token k of `ids`, or row r of a modality's
+    // packed tokens; targets as in sequences() (position prefixLen-1+k predicts text[k]).
+    const ids: number[] = [];
+    type Ref = { kind: "tok" | "audio" | "video"; at: number };
+    const rowsOf: Ref[][] = [];
+    const targets: Int32Array[] = [];
+    const off = { audio: 0, video: 0 };
+    const tokens = (list: readonly number[], refs: Ref[]) => {
+      for (const id of list) {
+        refs.push({ kind: "tok", at: ids.length });
+        ids.push(id);
+      }
+    };
+    samples.forEach((s, i) => {
+      const refs: Ref[] = [];
+      tokens([BOS_ID], refs);
+      for (const [m, start, end] of [["audio", AUDIO_START_ID, AUDIO_END_ID], ["video", VIDEO_START_ID, VIDEO_END_ID]] as const) {
+        if (!use[m]) continue;
+        tokens([start], refs);
+        for (let r = 0; r < spanLens[m][i]!; r++) refs.push({ kind: m, at: off[m] + r });
+        off[m] += spanLens[m][i]!;
+        tokens([end], refs);
+      }
+      tokens(this.promptIds[task], refs);
+      const prefixLen = refs.length;
+      if (!s.transcript) throw new Error("training sample without transcript");
+      const text = [...s.transcript, EOS_ID];
+      tokens(text, refs);
+      const y = new Int32Array(refs.length).fill(IGNORE);
+      text.forEach((tok, k) => (y[prefixLen - 1 + k] = tok));
+      rowsOf.push(refs);
+      targets.push(y);
+    });
+    const lengths = rowsOf.map((r) => r.length);
+    const L = Math.max(...lengths);
+    const B = samples.length;
+    const base = { tok: 0, audio: ids.length, video: ids.length + (packed.audio?.shape[0] ?? 0) };
+    const zeroRow = base.video + (packed.video?.shape[0] ?? 0);
+    const idx = new Int32Array(B * L).fill(zeroRow); // padding: the zero row
+    rowsOf.forEach((refs, b) => refs.forEach((r, p) => (idx[b * L + p] = base[r.kind] + r.at)));
+    const parts: tf.Tensor2D[] = [this.llm.embedTokens(tf.tensor1d(Int32Array.from(ids), "int32")) as tf.Tensor2D];
+    if (packed.audio) parts.push(packed.audio);
+    if (packed.video) parts.push(packed.video);
+    parts.push(tf.zeros([1, D]));
+    const table = tf.concat(parts, 0) as tf.Tensor2D;
+    const embeds = tf.reshape(gatherRows(table, tf.tensor1d(idx, "int32")), [B, L, D]) as tf.Tensor3D;
+    const y = new Int32Array(B * L).fill(IGNORE);
+    targets.forEach((t, b) => y.set(t, b * L));
+    return { embeds, targets: y, lengths };
   }
 
   /** Mean cross-entropy over transcript+EOS tokens of one task pass (a scalar). */

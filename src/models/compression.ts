@@ -15,6 +15,7 @@
  *   (nn.AvgPool1d(r) with its default stride r and no ceil_mode; its stack mode drops the remainder).
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeActive } from "../backend/native/ops.js";
 
 export type CompressionMode = "avg-pooling" | "stack";
 export type TailRule = "partial" | "drop";
@@ -63,5 +64,45 @@ export function compress(x: tf.Tensor, rate: number, opts: CompressionOptions = 
       }
     }
     return batched ? y : tf.squeeze(y, [0]);
+  });
+}
+
+/**
+ * Compresses each utterance of `xs` ([T_i, D] each) and concatenates the results along time:
+ * [Σ N_i, D'], the same as tf.concat(xs.map((x) => compress(x, rate, opts))). On `native`,
+ * avg-pooling of the whole batch is one segment sum and one division (a handful of kernels instead
+ * of ~7 per utterance); the sums add the same frames in the same order.
+ */
+export function compressMany(xs: readonly tf.Tensor2D[], rate: number, opts: CompressionOptions = {}): tf.Tensor2D {
+  const mode = opts.mode ?? "avg-pooling";
+  const tail = opts.tail ?? "partial";
+  if (xs.length === 0) throw new Error("compressMany: no inputs");
+  const D = xs[0]!.shape[1];
+  if (xs.some((x) => x.rank !== 2 || x.shape[1] !== D)) throw new Error("compressMany: expected [T_i, D] inputs of one width");
+  if (mode !== "avg-pooling" || !nativeActive() || xs.some((x) => x.dtype !== "float32")) {
+    return tf.tidy(() => {
+      const parts = xs.map((x) => compress(x, rate, opts) as tf.Tensor2D);
+      return parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as tf.Tensor2D);
+    });
+  }
+  const lens = xs.map((x) => compressedLength(x.shape[0], rate, tail));
+  const total = lens.reduce((a, b) => a + b, 0);
+  const frames = xs.reduce((a, x) => a + x.shape[0], 0);
+  const ids = new Int32Array(frames);
+  const counts = new Float32Array(total);
+  let f = 0;
+  let off = 0;
+  xs.forEach((x, i) => {
+    const T = x.shape[0];
+    const N = lens[i]!;
+    for (let t = 0; t < T; t++) ids[f++] = t < N * rate ? off + Math.floor(t / rate) : -1; // -1: dropped ("drop" tail)
+    for (let n = 0; n < N; n++) counts[off + n] = Math.min(rate, T - n * rate);
+    off += N;
+  });
+  return tf.tidy(() => {
+    if (total === 0) return tf.zeros([0, D]) as tf.Tensor2D;
+    const all = xs.length === 1 ? xs[0]! : tf.concat(xs as tf.Tensor2D[], 0);
+    const sums = tf.unsortedSegmentSum(all, tf.tensor1d(ids, "int32"), total);
+    return tf.div(sums, tf.tensor2d(counts, [total, 1])) as tf.Tensor2D;
   });
 }

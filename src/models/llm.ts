@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../util/rng.js";
+import { attention, rmsNorm, rope, softmaxCrossEntropy, swiglu } from "../backend/native/ops.js";
 import { ForwardContext, embeddingLookup, Linear, LinearLike, Module, ModuleList, normalValues } from "./nn.js";
 
 // ---- config -------------------------------------------------------------------------------------
@@ -84,9 +85,9 @@ export class RMSNorm extends Module {
     super();
     this.weight = this.addParam("weight", tf.ones([dim]));
   }
+  /** x · rsqrt(mean(x²) + eps) · weight over the last axis (one fused kernel on `native`). */
   apply(x: tf.Tensor): tf.Tensor {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.eps))), this.weight);
+    return rmsNorm(x, this.weight, this.eps, { frozen: !this.weight.trainable });
   }
 }
 
@@ -109,24 +110,11 @@ export function ropeTables(hd: number, maxSeqLen: number, theta: number): { cos:
 
 /**
  * Rotates x [B, H, T, hd] by angles whose cos/sin are [B, 1, T, hd/2], in the "rotate half" layout of
- * Hugging Face Llama: pairs are (x[i], x[i + hd/2]).
+ * Hugging Face Llama: pairs are (x[i], x[i + hd/2]). (The attention layer rotates its [B, T, H, hd]
+ * projections with ops.rope directly, before any transpose.)
  */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D {
-  // x·[cos, cos] + rotateHalf(x)·[sin, sin], rotateHalf(x) = [-x2, x1] as a product with a signed
-  // permutation matrix: the same numbers as splitting x into halves, but with no SplitV/Concat in the
-  // gradient (the cpu backend's SplitV slices the last axis element by element and dominated the
-  // whole training step on the native backend)
-  const hd = x.shape[3];
-  const half = hd / 2;
-  const r = new Float32Array(hd * hd);
-  for (let i = 0; i < half; i++) {
-    r[(i + half) * hd + i] = -1; // out[i] = -x[i + half]
-    r[i * hd + i + half] = 1; // out[i + half] = x[i]
-  }
-  const rot = tf.reshape(tf.matMul(tf.reshape(x, [-1, hd]) as tf.Tensor2D, tf.tensor2d(r, [hd, hd])), x.shape);
-  const cosF = tf.concat([cos, cos], -1);
-  const sinF = tf.concat([sin, sin], -1);
-  return tf.add(tf.mul(x, cosF), tf.mul(rot, sinF)) as tf.Tensor4D;
+  return tf.tidy(() => tf.transpose(rope(tf.transpose(x, [0, 2, 1, 3]) as tf.Tensor4D, cos, sin), [0, 2, 1, 3]) as tf.Tensor4D);
 }
 
 /** Positions [B, T] of new tokens: start + t, shifted to start at 0 from each row's validFrom. */
@@ -204,48 +192,51 @@ export class Attention extends Module {
   }
 
   /**
-   * x [B, T, dim]; cos/sin [B or 1, 1, T, hd/2]; mask [B or 1, 1, T, past + T]; past keys/values
-   * optional. Returns the output and this layer's full keys/values (past + new).
+   * x [B, T, dim]; cos/sin [B or 1, 1, T, hd/2]; mask [B or 1, 1, T, past + T] (attentionMask), or
+   * null for the plain causal mask (query t sees keys j <= past + t: what attentionMask gives without
+   * validFrom, applied by the attention op without a mask tensor); past keys/values optional.
+   * Returns the output and, when `keepKv` (default) or with `past`, this layer's full keys/values
+   * (past + new, [B, nKvHeads, past + T, hd]) for a KV cache.
+   *
+   * The projections are rotated (RoPE) and attended in the [B, T, heads, hd] layout a reshape gives,
+   * with grouped-query attention done by the attention op itself (no transposes, no repeated keys;
+   * one fused kernel each on `native`). With a cache the keys/values are kept [B, heads, T, hd].
    */
   apply(
     x: tf.Tensor3D,
     cos: tf.Tensor,
     sin: tf.Tensor,
-    mask: tf.Tensor4D,
+    mask: tf.Tensor4D | null,
     past: LayerCache | undefined,
     ctx?: ForwardContext,
-  ): { out: tf.Tensor3D; k: tf.Tensor4D; v: tf.Tensor4D } {
+    keepKv = true,
+  ): { out: tf.Tensor3D; k?: tf.Tensor4D; v?: tf.Tensor4D } {
     const [B, T] = x.shape;
+    const masking = mask ? { mask } : { causal: true };
     const { nHeads, nKvHeads } = this.c;
     const hd = this.hd;
-    const heads = (t: tf.Tensor, h: number) => tf.transpose(tf.reshape(t, [B, T, h, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
-    let q = heads(this.proj("q_proj").apply(x, ctx), nHeads);
-    let k = heads(this.proj("k_proj").apply(x, ctx), nKvHeads);
-    let v = heads(this.proj("v_proj").apply(x, ctx), nKvHeads);
-    q = applyRope(q, cos, sin);
-    k = applyRope(k, cos, sin);
+    const heads = (t: tf.Tensor, h: number) => tf.reshape(t, [B, T, h, hd]) as tf.Tensor4D;
+    const q = rope(heads(this.proj("q_proj").apply(x, ctx), nHeads), cos, sin);
+    const k = rope(heads(this.proj("k_proj").apply(x, ctx), nKvHeads), cos, sin);
+    const v = heads(this.proj("v_proj").apply(x, ctx), nKvHeads);
+    const toHeadsFirst = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D;
+    let y: tf.Tensor4D; // [B, T, nHeads, hd]
+    let kAll: tf.Tensor4D | undefined;
+    let vAll: tf.Tensor4D | undefined;
     if (past) {
-      k = tf.concat([past.k, k], 2) as tf.Tensor4D;
-      v = tf.concat([past.v, v], 2) as tf.Tensor4D;
+      kAll = tf.concat([past.k, toHeadsFirst(k)], 2) as tf.Tensor4D;
+      vAll = tf.concat([past.v, toHeadsFirst(v)], 2) as tf.Tensor4D;
+      y = toHeadsFirst(attention(toHeadsFirst(q), kAll, vAll, { ...masking, scale: 1 / Math.sqrt(hd) }));
+    } else {
+      y = attention(q, k, v, { ...masking, scale: 1 / Math.sqrt(hd), layout: "BTHD" });
+      if (keepKv) {
+        kAll = toHeadsFirst(k);
+        vAll = toHeadsFirst(v);
+      }
     }
-    const tk = k.shape[2];
-    let kk: tf.Tensor4D = k;
-    let vv: tf.Tensor4D = v;
-    const groups = nHeads / nKvHeads;
-    if (groups > 1) {
-      // each key/value head serves `groups` consecutive query heads (repeat_interleave), repeated by a
-      // broadcasting product with ones (exact; the cpu backend's Tile kernel is slow and has no native version)
-      const ones = tf.ones([1, 1, groups, 1]);
-      const rep = (t: tf.Tensor4D) => tf.reshape(tf.mul(tf.reshape(t, [B, nKvHeads, 1, tk * hd]), ones), [B, nHeads, tk, hd]) as tf.Tensor4D;
-      kk = rep(k);
-      vv = rep(v);
-    }
-    const scores = tf.add(tf.mul(tf.matMul(q, kk, false, true), 1 / Math.sqrt(hd)), mask);
-    const att = tf.softmax(scores, -1);
-    const y = tf.matMul(att, vv); // [B, H, T, hd]
-    const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, nHeads * hd]);
+    const merged = tf.reshape(y, [B, T, nHeads * hd]);
     const out = this.proj("o_proj").apply(merged, ctx) as tf.Tensor3D;
-    return { out, k, v };
+    return { out, k: kAll, v: vAll };
   }
 }
 
@@ -260,9 +251,8 @@ export class Mlp extends Module {
   }
   apply(x: tf.Tensor, ctx?: ForwardContext): tf.Tensor {
     const p = (n: string) => this.child(n) as unknown as LinearLike;
-    const g = p("gate_proj").apply(x, ctx);
-    const silu = tf.mul(g, tf.sigmoid(g));
-    return p("down_proj").apply(tf.mul(silu, p("up_proj").apply(x, ctx)), ctx);
+    // silu(gate) · up, one fused kernel on `native`
+    return p("down_proj").apply(swiglu(p("gate_proj").apply(x, ctx), p("up_proj").apply(x, ctx)), ctx);
   }
 }
 
@@ -284,11 +274,12 @@ export class Block extends Module {
     x: tf.Tensor3D,
     cos: tf.Tensor,
     sin: tf.Tensor,
-    mask: tf.Tensor4D,
+    mask: tf.Tensor4D | null,
     past: LayerCache | undefined,
     ctx?: ForwardContext,
-  ): { out: tf.Tensor3D; k: tf.Tensor4D; v: tf.Tensor4D } {
-    const a = this.attn.apply(this.ln1.apply(x) as tf.Tensor3D, cos, sin, mask, past, ctx);
+    keepKv = true,
+  ): { out: tf.Tensor3D; k?: tf.Tensor4D; v?: tf.Tensor4D } {
+    const a = this.attn.apply(this.ln1.apply(x) as tf.Tensor3D, cos, sin, mask, past, ctx, keepKv);
     const h = tf.add(x, a.out) as tf.Tensor3D;
     const out = tf.add(h, this.mlp.apply(this.ln2.apply(h), ctx)) as tf.Tensor3D;
     return { out, k: a.k, v: a.v };
@@ -373,13 +364,14 @@ export class Llm extends Module {
     const hd2 = headDim(this.config) / 2;
     const cos = tf.reshape(tf.gather(this.cosTable, pos), [B, 1, T, hd2]);
     const sin = tf.reshape(tf.gather(this.sinTable, pos), [B, 1, T, hd2]);
-    const mask = attentionMask(B, T, start, validFrom);
+    // without left padding the mask is plain causal: no mask tensor (the attention op masks exactly)
+    const mask = validFrom ? attentionMask(B, T, start, validFrom) : null;
     let x: tf.Tensor3D = x0;
     const layers: LayerCache[] = [];
     this.blocks.forEach((blk, i) => {
-      const r = blk.apply(x, cos, sin, mask, past?.layers[i], opts.ctx);
+      const r = blk.apply(x, cos, sin, mask, past?.layers[i], opts.ctx, past !== undefined);
       x = r.out;
-      layers.push({ k: r.k, v: r.v });
+      if (past) layers.push({ k: r.k!, v: r.v! });
     });
     const hidden = this.norm.apply(x) as tf.Tensor3D;
     let logits: tf.Tensor3D | undefined;
@@ -449,12 +441,8 @@ export function maskedCrossEntropy(logits: tf.Tensor3D, targets: Int32Array | re
       count++;
     }
   }
-  return tf.tidy(() => {
-    const logp = tf.logSoftmax(tf.reshape(logits, [B * T, V]) as tf.Tensor2D);
-    const onehot = tf.oneHot(tf.tensor1d(safe, "int32"), V);
-    const nll = tf.neg(tf.sum(tf.mul(logp, onehot), 1));
-    return tf.div(tf.sum(tf.mul(nll, tf.tensor1d(mask))), Math.max(1, count)) as tf.Scalar;
-  });
+  // logSoftmax · oneHot, masked mean (one fused kernel each way on `native`)
+  return tf.tidy(() => softmaxCrossEntropy(tf.reshape(logits, [B * T, V]) as tf.Tensor2D, safe, mask, Math.max(1, count)));
 }
 
 /** Next-token targets for plain LM training: targets[t] = ids[t+1], IGNORE at the end and on `pad`. */

@@ -11,6 +11,7 @@
  * - All randomness (initial values, dropout masks) comes from an `Rng`, so a seed fixes the weights.
  */
 import * as tf from "@tensorflow/tfjs";
+import { linear, nativeActive } from "../backend/native/ops.js";
 import { Rng } from "../util/rng.js";
 
 /** What a forward pass needs besides its inputs. */
@@ -205,9 +206,28 @@ export class Linear extends Module implements LinearLike {
   }
 
   apply(x: tf.Tensor, _ctx?: ForwardContext): tf.Tensor {
+    if (nativeActive()) {
+      // one fused kernel each way; a frozen layer's backward computes the input gradient only
+      return linear(x, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D | undefined, "linear", { frozen: this.frozen() });
+    }
     const y = matmulLast(x, this.weight);
     return this.bias ? tf.add(y, this.bias) : y;
   }
+
+  /** Weight and bias both frozen (trainable = false): nothing differentiates them. */
+  frozen(): boolean {
+    return !this.weight.trainable && (!this.bias || !this.bias.trainable);
+  }
+}
+
+/**
+ * Rows of a 2-D tensor picked by `ids` (tf.gather on axis 0). Its gradient (a segment sum of the
+ * output gradient) needs UnsortedSegmentSum, which the wasm backend lacks; there the gradient is
+ * onehot(ids)ᵀ · dy instead (embeddingLookup), the same numbers.
+ */
+export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (tf.getKernel("UnsortedSegmentSum", tf.getBackend())) return tf.gather(table, ids) as tf.Tensor2D;
+  return embeddingLookup(table, ids) as tf.Tensor2D;
 }
 
 /**

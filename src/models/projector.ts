@@ -7,6 +7,7 @@
  * bug, not a design, and is not reproduced: no LayerNorm here.)
  */
 import * as tf from "@tensorflow/tfjs";
+import { linear, nativeActive } from "../backend/native/ops.js";
 import { Rng } from "../util/rng.js";
 import { Linear, Module, ModuleDict } from "./nn.js";
 import { CompressionMode, compressedDim } from "./compression.js";
@@ -27,7 +28,15 @@ export class Projector extends Module {
     this.fc1 = this.addModule("fc1", new Linear(inDim, hiddenDim, { bias: true, rng }));
     this.fc2 = this.addModule("fc2", new Linear(hiddenDim, outDim, { bias: true, rng }));
   }
-  apply(x: tf.Tensor): tf.Tensor {
+  /**
+   * fc2(relu(fc1(x))). On `native` fc1 + ReLU is one fused kernel; `inputIsData` (x is encoder
+   * features, never differentiated) lets fc1's backward skip the input gradient.
+   */
+  apply(x: tf.Tensor, opts: { inputIsData?: boolean } = {}): tf.Tensor {
+    if (nativeActive() && !this.fc1.frozen()) {
+      const h = linear(x, this.fc1.weight as tf.Tensor2D, this.fc1.bias as tf.Tensor1D | undefined, "relu", { noInputGrad: opts.inputIsData });
+      return this.fc2.apply(h);
+    }
     return this.fc2.apply(tf.relu(this.fc1.apply(x)));
   }
 }

@@ -10,7 +10,7 @@ import { AvsrModel, DEFAULT_PROMPTS, type AvsrConfig, type AvsrSample, type Rate
 import { IGNORE, Llm, maskedCrossEntropy } from "../models/llm.js";
 import { ctcLossFast } from "../pretrain/encoder-ctc.js";
 import { PAD_ID } from "../text/tokenizer.js";
-import type { ForwardContext } from "../models/nn.js";
+import { gatherRows, type ForwardContext } from "../models/nn.js";
 import type { Task } from "../models/lora.js";
 import { loraStrategyOf } from "../train/methods.js";
 import { assignParams, latestCheckpoint, loadSafetensorsFile } from "../train/checkpoint.js";
@@ -63,7 +63,7 @@ export class AvsrTrainModel extends AvsrModel {
         }
       });
       if (rows.length === 0) return tf.scalar(0);
-      const h = tf.gather(tf.reshape(out.hidden, [B * L, D]), tf.tensor1d(Int32Array.from(rows), "int32"));
+      const h = gatherRows(tf.reshape(out.hidden, [B * L, D]) as tf.Tensor2D, tf.tensor1d(Int32Array.from(rows), "int32"));
       const logits = this.llm.logitsOf(tf.reshape(h, [1, rows.length, D]) as tf.Tensor3D);
       const lm = maskedCrossEntropy(logits, Int32Array.from(targets));
       if (!this.ctcLogScale) return lm;

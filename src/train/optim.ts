@@ -7,6 +7,8 @@
  * count, first and second moments by parameter name) is plain data for checkpoints.
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeActive } from "../backend/native/ops.js";
+import { adamUpdateMany, globalNorm as nativeGlobalNorm } from "../backend/native/optim.js";
 
 export interface AdamWConfig {
   beta1: number;
@@ -31,17 +33,38 @@ export class AdamW {
    *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
    *   p ← p − (lr / (1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + eps).
    * Parameters whose gradient is null/absent are skipped (no decay, no moment update), as PyTorch skips
-   * parameters with grad None.
+   * parameters with grad None. `gradScale` multiplies every gradient first (global-norm clipping).
+   * On the native backend the whole update is one fused kernel call (src/backend/native/optim.ts:
+   * the same formula, float32 rounding in another order).
    */
-  step(params: ReadonlyArray<readonly [string, tf.Variable]>, grads: ReadonlyMap<string, tf.Tensor | null>, lr: number): void {
+  step(params: ReadonlyArray<readonly [string, tf.Variable]>, grads: ReadonlyMap<string, tf.Tensor | null>, lr: number, gradScale = 1): void {
     this.t += 1;
     const { beta1, beta2, eps, weightDecay } = this.cfg;
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
-    for (const [name, p] of params) {
-      const g = grads.get(name);
-      if (!g) continue;
+    const present = params.filter(([name]) => !!grads.get(name));
+    if (nativeActive() && present.every(([, p]) => p.dtype === "float32")) {
+      const items = present.map(([name, p]) => ({
+        param: p as tf.Tensor,
+        grad: grads.get(name)!,
+        m: this.m.get(name) ?? tf.zerosLike(p),
+        v: this.v.get(name) ?? tf.zerosLike(p),
+      }));
+      const next = adamUpdateMany(items, { lr, beta1, beta2, eps, weightDecay, step: this.t, gradScale });
+      present.forEach(([name, p], i) => {
+        items[i]!.m.dispose();
+        items[i]!.v.dispose();
+        this.m.set(name, next[i]!.m);
+        this.v.set(name, next[i]!.v);
+        p.assign(next[i]!.param);
+        next[i]!.param.dispose();
+      });
+      return;
+    }
+    for (const [name, p] of present) {
+      const g0 = grads.get(name)!;
       const [m, v, next] = tf.tidy(() => {
+        const g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
         const m0 = this.m.get(name) ?? tf.zerosLike(p);
         const v0 = this.v.get(name) ?? tf.zerosLike(p);
         const m1 = tf.add(tf.mul(m0, beta1), tf.mul(g, 1 - beta1));
@@ -133,6 +156,17 @@ export function clippedAdamWStep(
 ): { loss: number; gradNorm: number } {
   const { value, grads } = tf.variableGrads(lossFn, params.map(([, v]) => v));
   const byName = new Map<string, tf.Tensor | null>(params.map(([n, v]) => [n, grads[v.name] ?? null]));
+  if (nativeActive()) {
+    // the norm read straight from the gradients' memory (summed in double) and the clipping folded
+    // into the fused AdamW kernel's gradient scale: clipByGlobalNorm + step without extra kernels
+    const norm = nativeGlobalNorm([...byName.values()].filter((g): g is tf.Tensor => !!g));
+    const coef = clipNorm / (norm + 1e-6);
+    opt.step(params, byName, lr, coef < 1 ? coef : 1);
+    tf.dispose(Object.values(grads).filter((g) => g));
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    return { loss, gradNorm: norm };
+  }
   const clipped = clipByGlobalNorm(byName, clipNorm);
   opt.step(params, clipped.grads, lr);
   tf.dispose([...clipped.grads.values()].filter((g): g is tf.Tensor => !!g));

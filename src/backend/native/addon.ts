@@ -18,7 +18,7 @@ export interface NativeAddon {
     alpha: number,
   ): void;
   linearGrad(
-    dy: Float32Array, x: Float32Array, w: Float32Array, y: Float32Array | null, dx: Float32Array, dw: Float32Array,
+    dy: Float32Array, x: Float32Array, w: Float32Array, y: Float32Array | null, dx: Float32Array | null, dw: Float32Array | null,
     db: Float32Array | null, m: number, k: number, n: number, act: number,
   ): void;
   setThreads(n: number): void;
@@ -52,18 +52,33 @@ export interface NativeAddon {
   attention(
     q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, maskStrides: Int32Array | null,
     out: Float32Array, probs: Float32Array, batch: number, heads: number, tq: number, tk: number, d: number, dv: number,
-    scale: number, causal: boolean, layouts: Int32Array,
+    scale: number, causal: boolean, layouts: Int32Array, groups?: number,
   ): void;
   attentionGrad(
     dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, dq: Float32Array,
     dk: Float32Array, dv: Float32Array, batch: number, heads: number, tq: number, tk: number, d: number, dvDim: number,
-    scale: number, layouts: Int32Array,
+    scale: number, layouts: Int32Array, groups?: number,
   ): void;
   adam(
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array,
     vOut: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, gradScale: number,
     bc1: number, bc2: number,
   ): void;
+  /** Eight hyper-parameters, then (param, grad, m, v, outParam, outM, outV) per parameter. */
+  adamMulti(
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, gradScale: number, bc1: number, bc2: number,
+    ...arrays: Float32Array[]
+  ): void;
+  rope(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, b: number, t: number, h: number, d: number, cosBatch: number, inverse: boolean): void;
+  swiglu(g: Float32Array, u: Float32Array, out: Float32Array): void;
+  swigluGrad(dy: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array): void;
+  loraLinear(x: Float32Array, w: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array, h: Float32Array, m: number, k: number, n: number, r: number, scale: number): void;
+  loraLinearGrad(
+    dy: Float32Array, x: Float32Array, w: Float32Array, a: Float32Array, b: Float32Array, h: Float32Array, dx: Float32Array | null,
+    dw: Float32Array | null, da: Float32Array, db: Float32Array, m: number, k: number, n: number, r: number, scale: number,
+  ): void;
+  softmaxXent(logits: Float32Array, targets: Int32Array, weights: Float32Array | null, probs: Float32Array, loss: Float32Array, rows: number, cols: number, denom: number): void;
+  softmaxXentGrad(dloss: number, probs: Float32Array, targets: Int32Array, weights: Float32Array | null, dlogits: Float32Array, rows: number, cols: number, denom: number): void;
   conv(x: Float32Array, w: Float32Array, out: Float32Array, geom: Int32Array): void;
   convGradInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: Int32Array): void;
   convGradFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: Int32Array): void;
@@ -81,7 +96,7 @@ export function addonPath(): string {
   return override && override.trim() !== "" ? resolve(override) : DEFAULT_ADDON_PATH;
 }
 
-const REQUIRED: Array<keyof NativeAddon> = ["matmul", "binary", "unary", "reduce", "softmax", "transpose", "adam", "conv"];
+const REQUIRED: Array<keyof NativeAddon> = ["matmul", "binary", "unary", "reduce", "softmax", "transpose", "adam", "conv", "rope", "loraLinear", "adamMulti"];
 
 let cached: { path: string; result: AddonLoad } | undefined;
 

@@ -53,6 +53,28 @@ export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: t
   return { param: p2!, m: m2!, v: v2! };
 }
 
+/**
+ * adamUpdate over a list of parameters with the same hyper-parameters: one native kernel call for
+ * the whole list on `native`, adamUpdate's composition per parameter elsewhere. Same order as `items`.
+ */
+export function adamUpdateMany(items: ReadonlyArray<{ param: tf.Tensor; grad: tf.Tensor; m: tf.Tensor; v: tf.Tensor }>, h: AdamHyper): AdamState[] {
+  if (items.length === 0) return [];
+  const all = items.flatMap((it) => [it.param, it.grad, it.m, it.v]);
+  if (!nativeActive() || !all.every((t) => t.dtype === "float32")) return items.map((it) => adamUpdate(it.param, it.grad, it.m, it.v, h));
+  const bc1 = 1 - Math.pow(h.beta1, h.step), bc2 = 1 - Math.pow(h.beta2, h.step);
+  const inputs: tf.NamedTensorMap = {};
+  items.forEach((it, i) => {
+    inputs[`p${i}`] = it.param;
+    inputs[`g${i}`] = it.grad;
+    inputs[`m${i}`] = it.m;
+    inputs[`v${i}`] = it.v;
+  });
+  const out = tf.engine().runKernel(FUSED.AdamMulti, inputs, {
+    count: items.length, lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay, gradScale: h.gradScale ?? 1, bc1, bc2,
+  }) as unknown as tf.Tensor[];
+  return items.map((_, i) => ({ param: out[3 * i]!, m: out[3 * i + 1]!, v: out[3 * i + 2]! }));
+}
+
 /** sqrt(sum of squares of all gradients), read synchronously (one number). */
 export function globalNorm(grads: readonly tf.Tensor[]): number {
   const addon = nativeAddon();

@@ -1,11 +1,13 @@
 /**
  * Kernels that tfjs does not have, used by the fused ops of ../ops.ts and the optimizer of
- * ../adamw.ts: layer/RMS normalisation, scaled dot-product attention (each with its backward kernel),
- * a fused Adam/AdamW step, and extra unary maps (GELU, SiLU and their derivatives).
+ * ../optim.ts: layer/RMS normalisation, scaled dot-product attention (grouped-query too), rotary
+ * position embeddings, SwiGLU, a linear layer with a LoRA adapter, softmax cross-entropy (each with its
+ * backward kernel), a fused Adam/AdamW step (one parameter, or a whole list in one call), and extra
+ * unary maps (GELU, SiLU and their derivatives).
  * They exist only on the native backend; ops.ts composes stock ops on every other backend.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { type KernelContext, type KernelResult, type NativeKernel, f32, newF32, output, sizeOf } from "./common.js";
+import { type KernelContext, type KernelResult, type NativeKernel, f32, i32, newF32, output, sizeOf } from "./common.js";
 import { unaryOn } from "./elementwise.js";
 
 export const FUSED = {
@@ -16,9 +18,17 @@ export const FUSED = {
   Attention: "OmniAttention",
   AttentionGrad: "OmniAttentionGrad",
   Adam: "OmniAdam",
+  AdamMulti: "OmniAdamMulti",
   Linear: "OmniLinear",
   LinearGrad: "OmniLinearGrad",
   Unary: "OmniUnary",
+  Rope: "OmniRope",
+  SwiGlu: "OmniSwiGlu",
+  SwiGluGrad: "OmniSwiGluGrad",
+  LoraLinear: "OmniLoraLinear",
+  LoraLinearGrad: "OmniLoraLinearGrad",
+  SoftmaxXent: "OmniSoftmaxXent",
+  SoftmaxXentGrad: "OmniSoftmaxXentGrad",
 } as const;
 
 /** Values of required float32 inputs; throws rather than falling back (there is no cpu kernel). */
@@ -62,11 +72,14 @@ function rmsNorm(ctx: KernelContext): KernelResult {
   return [output(ctx.backend, x.shape.slice(), y), output(ctx.backend, x.shape.slice(0, -1), rstd)];
 }
 
+/** dx and dgamma; only dx with attr noGammaGrad (a frozen gamma). */
 function rmsNormGrad(ctx: KernelContext): KernelResult {
   const x = ctx.inputs.x!;
   const [rows, cols] = rowsCols(x);
-  const dx = newF32(ctx.backend, rows * cols), dgamma = newF32(ctx.backend, cols);
+  const noGammaGrad = Boolean(ctx.attrs.noGammaGrad);
+  const dx = newF32(ctx.backend, rows * cols), dgamma = noGammaGrad ? null : newF32(ctx.backend, cols);
   ctx.addon.rmsNormGrad(need(ctx, "dy"), need(ctx, "x"), optional(ctx, "gamma"), need(ctx, "rstd"), dx, dgamma, rows, cols);
+  if (!dgamma) return output(ctx.backend, x.shape.slice(), dx);
   return [output(ctx.backend, x.shape.slice(), dx), output(ctx.backend, [cols], dgamma)];
 }
 
@@ -88,14 +101,17 @@ function maskStrides(mask: tf.TensorInfo, target: number[]): Int32Array {
 
 /**
  * Where attention finds its operands:
- *   BHTD    q [B, H, Tq, D], k/v [B, H, Tk, D|Dv], out [B, H, Tq, Dv]
- *   BTHD    q [B, Tq, H, D], k/v [B, Tk, H, D|Dv], out [B, Tq, H, Dv]   (no transposes needed)
+ *   BHTD    q [B, H, Tq, D], k/v [B, Hkv, Tk, D|Dv], out [B, H, Tq, Dv]
+ *   BTHD    q [B, Tq, H, D], k/v [B, Tk, Hkv, D|Dv], out [B, Tq, H, Dv]   (no transposes needed)
  *   packed  qkv [B, T, 3 * H * D] (q, k, v side by side, as one projection makes them), out [B, T, H * D]
+ * Hkv < H (it must divide H) is grouped-query attention: query head h reads key/value head h / (H / Hkv).
  */
 export type AttentionLayout = "BHTD" | "BTHD" | "packed";
 
 interface AttentionPlan {
   B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
+  /** Query heads per key/value head. */
+  groups: number;
   layouts: Int32Array;
   outShape: number[];
   /** Names of the operand inputs: ["q", "k", "v"] or ["qkv"]. */
@@ -112,7 +128,7 @@ function planAttention(inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): A
     const row = 3 * H * D;
     const view = (offset: number) => [offset, T * row, D, row];
     return {
-      B, H, Tq: T, Tk: T, D, Dv: D, operands: ["qkv"], outShape: [B, T, H * D],
+      B, H, Tq: T, Tk: T, D, Dv: D, groups: 1, operands: ["qkv"], outShape: [B, T, H * D],
       layouts: Int32Array.from([...view(0), ...view(H * D), ...view(2 * H * D), 0, T * H * D, D, H * D]),
     };
   }
@@ -120,10 +136,15 @@ function planAttention(inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): A
   const bthd = layout === "BTHD";
   const [B, H, Tq, D] = bthd ? [q[0]!, q[2]!, q[1]!, q[3]!] : [q[0]!, q[1]!, q[2]!, q[3]!];
   const Tk = bthd ? k[1]! : k[2]!, Dv = v[3]!;
-  const view = (T: number, cols: number) => (bthd ? [0, T * H * cols, cols, H * cols] : [0, H * T * cols, T * cols, cols]);
+  const Hkv = bthd ? k[2]! : k[1]!;
+  if (Hkv < 1 || H % Hkv !== 0 || (bthd ? v[2] : v[1]) !== Hkv) {
+    throw new Error(`attention: key/value heads (k ${k}, v ${v}) must be equal and divide the query heads ${H}`);
+  }
+  const view = (T: number, heads: number, cols: number) =>
+    (bthd ? [0, T * heads * cols, cols, heads * cols] : [0, heads * T * cols, T * cols, cols]);
   return {
-    B, H, Tq, Tk, D, Dv, operands: ["q", "k", "v"], outShape: bthd ? [B, Tq, H, Dv] : [B, H, Tq, Dv],
-    layouts: Int32Array.from([...view(Tq, D), ...view(Tk, D), ...view(Tk, Dv), ...view(Tq, Dv)]),
+    B, H, Tq, Tk, D, Dv, groups: H / Hkv, operands: ["q", "k", "v"], outShape: bthd ? [B, Tq, H, Dv] : [B, H, Tq, Dv],
+    layouts: Int32Array.from([...view(Tq, H, D), ...view(Tk, Hkv, D), ...view(Tk, Hkv, Dv), ...view(Tq, H, Dv)]),
   };
 }
 
@@ -141,7 +162,7 @@ function attention(ctx: KernelContext): KernelResult {
   const mask = ctx.inputs.mask;
   const out = newF32(ctx.backend, sizeOf(p.outShape)), probs = newF32(ctx.backend, p.B * p.H * p.Tq * p.Tk);
   ctx.addon.attention(q, k, v, optional(ctx, "mask"), mask ? maskStrides(mask, [p.B, p.H, p.Tq, p.Tk]) : null, out, probs,
-    p.B, p.H, p.Tq, p.Tk, p.D, p.Dv, Number(ctx.attrs.scale), Boolean(ctx.attrs.causal), p.layouts);
+    p.B, p.H, p.Tq, p.Tk, p.D, p.Dv, Number(ctx.attrs.scale), Boolean(ctx.attrs.causal), p.layouts, p.groups);
   return [output(ctx.backend, p.outShape, out), output(ctx.backend, [p.B, p.H, p.Tq, p.Tk], probs)];
 }
 
@@ -151,7 +172,7 @@ function attentionGrad(ctx: KernelContext): KernelResult {
   const grads = p.operands.map((name) => ({ shape: ctx.inputs[name]!.shape.slice(), values: newF32(ctx.backend, sizeOf(ctx.inputs[name]!.shape)) }));
   const [dq, dk, dv] = grads.length === 1 ? [grads[0]!, grads[0]!, grads[0]!] : grads;
   ctx.addon.attentionGrad(need(ctx, "dy"), q, k, v, need(ctx, "probs"), dq!.values, dk!.values, dv!.values,
-    p.B, p.H, p.Tq, p.Tk, p.D, p.Dv, Number(ctx.attrs.scale), p.layouts);
+    p.B, p.H, p.Tq, p.Tk, p.D, p.Dv, Number(ctx.attrs.scale), p.layouts, p.groups);
   return grads.map((g) => output(ctx.backend, g.shape, g.values));
 }
 
@@ -193,10 +214,15 @@ function linearGrad(ctx: KernelContext): KernelResult {
   const [K, N] = w.shape as [number, number];
   const M = sizeOf(x.shape.slice(0, -1));
   const act = linearAct(ctx.attrs);
-  const dx = newF32(ctx.backend, M * K), dw = newF32(ctx.backend, K * N);
-  const db = ctx.attrs.hasBias ? newF32(ctx.backend, N) : null;
+  // frozen: the weight and bias get no gradient; noInputGrad: x gets none (outputs: those computed, in order dx, dw, db)
+  const frozen = Boolean(ctx.attrs.frozen), noInputGrad = Boolean(ctx.attrs.noInputGrad);
+  if (frozen && noInputGrad) throw new Error("native OmniLinearGrad: nothing to compute (frozen and noInputGrad)");
+  const dx = noInputGrad ? null : newF32(ctx.backend, M * K), dw = frozen ? null : newF32(ctx.backend, K * N);
+  const db = ctx.attrs.hasBias && !frozen ? newF32(ctx.backend, N) : null;
   ctx.addon.linearGrad(need(ctx, "dy"), need(ctx, "x"), need(ctx, "w"), act === 0 ? null : need(ctx, "y"), dx, dw, db, M, K, N, act);
-  const out = [output(ctx.backend, x.shape.slice(), dx), output(ctx.backend, [K, N], dw)];
+  const out: tf.TensorInfo[] = [];
+  if (dx) out.push(output(ctx.backend, x.shape.slice(), dx));
+  if (dw) out.push(output(ctx.backend, [K, N], dw));
   if (db) out.push(output(ctx.backend, [N], db));
   return out;
 }
@@ -205,6 +231,116 @@ function extraUnary(ctx: KernelContext): KernelResult {
   const y = unaryOn(ctx, Number(ctx.attrs.op), ctx.inputs.x!, Number(ctx.attrs.p0 ?? 0), Number(ctx.attrs.p1 ?? 0));
   if (!y) throw new Error("native OmniUnary: x must be a float32 tensor");
   return y;
+}
+
+/** The Adam update of every parameter p<i> (with g<i>, m<i>, v<i>) in one call: outputs p'0, m'0, v'0, p'1, ... */
+function adamMulti(ctx: KernelContext): KernelResult {
+  const n = Number(ctx.attrs.count);
+  const a = ctx.attrs;
+  const arrays: Float32Array[] = [];
+  const out: tf.TensorInfo[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = ctx.inputs[`p${i}`]!;
+    const size = sizeOf(p.shape);
+    const po = newF32(ctx.backend, size), mo = newF32(ctx.backend, size), vo = newF32(ctx.backend, size);
+    arrays.push(need(ctx, `p${i}`), need(ctx, `g${i}`), need(ctx, `m${i}`), need(ctx, `v${i}`), po, mo, vo);
+    out.push(output(ctx.backend, p.shape.slice(), po), output(ctx.backend, p.shape.slice(), mo), output(ctx.backend, p.shape.slice(), vo));
+  }
+  ctx.addon.adamMulti(Number(a.lr), Number(a.beta1), Number(a.beta2), Number(a.eps), Number(a.weightDecay), Number(a.gradScale),
+    Number(a.bc1), Number(a.bc2), ...arrays);
+  return out;
+}
+
+/** Rotary embeddings of x [B, T, H, D] with cos/sin [1 or B, T, D/2] (any shape of that size); attr inverse. */
+function rope(ctx: KernelContext): KernelResult {
+  const x = ctx.inputs.x!;
+  if (x.shape.length !== 4) throw new Error(`native OmniRope: x must be [B, T, H, D], got ${x.shape}`);
+  const [B, T, H, D] = x.shape as [number, number, number, number];
+  const tableSize = sizeOf(ctx.inputs.cos!.shape);
+  const perBatch = T * (D / 2);
+  const cosBatch = perBatch === 0 ? 1 : tableSize / perBatch;
+  if (sizeOf(ctx.inputs.sin!.shape) !== tableSize || (cosBatch !== 1 && cosBatch !== B)) {
+    throw new Error(`native OmniRope: cos/sin ${ctx.inputs.cos!.shape} do not fit x ${x.shape}`);
+  }
+  const y = newF32(ctx.backend, sizeOf(x.shape));
+  ctx.addon.rope(need(ctx, "x"), need(ctx, "cos"), need(ctx, "sin"), y, B, T, H, D, cosBatch, Boolean(ctx.attrs.inverse));
+  return output(ctx.backend, x.shape.slice(), y);
+}
+
+function swiglu(ctx: KernelContext): KernelResult {
+  const g = ctx.inputs.g!, u = ctx.inputs.u!;
+  if (!tfUtilEqual(g.shape, u.shape)) throw new Error(`native OmniSwiGlu: g ${g.shape} and u ${u.shape} differ`);
+  const y = newF32(ctx.backend, sizeOf(g.shape));
+  ctx.addon.swiglu(need(ctx, "g"), need(ctx, "u"), y);
+  return output(ctx.backend, g.shape.slice(), y);
+}
+
+function swigluGrad(ctx: KernelContext): KernelResult {
+  const g = ctx.inputs.g!;
+  const n = sizeOf(g.shape);
+  const dg = newF32(ctx.backend, n), du = newF32(ctx.backend, n);
+  ctx.addon.swigluGrad(need(ctx, "dy"), need(ctx, "g"), need(ctx, "u"), dg, du);
+  return [output(ctx.backend, g.shape.slice(), dg), output(ctx.backend, g.shape.slice(), du)];
+}
+
+function tfUtilEqual(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+interface LoraDims { M: number; K: number; N: number; R: number; lead: number[] }
+
+function loraDims(ctx: KernelContext): LoraDims {
+  const x = ctx.inputs.x!, w = ctx.inputs.w!, a = ctx.inputs.a!, b = ctx.inputs.b!;
+  const [K, N] = w.shape as [number, number];
+  const R = a.shape[1]!;
+  if (x.shape[x.shape.length - 1] !== K || a.shape[0] !== K || b.shape[0] !== R || b.shape[1] !== N) {
+    throw new Error(`native OmniLoraLinear: shapes x ${x.shape}, w ${w.shape}, a ${a.shape}, b ${b.shape} do not fit`);
+  }
+  const lead = x.shape.slice(0, -1);
+  return { M: sizeOf(lead), K, N, R, lead };
+}
+
+/** y = x w + scale (x a) b for x [..., K]; also returns h = x a [M, R] for the backward pass. */
+function loraLinear(ctx: KernelContext): KernelResult {
+  const { M, K, N, R, lead } = loraDims(ctx);
+  const y = newF32(ctx.backend, M * N), h = newF32(ctx.backend, M * R);
+  ctx.addon.loraLinear(need(ctx, "x"), need(ctx, "w"), need(ctx, "a"), need(ctx, "b"), y, h, M, K, N, R, Number(ctx.attrs.scale));
+  return [output(ctx.backend, [...lead, N], y), output(ctx.backend, [M, R], h)];
+}
+
+/** dx, da, db (and dw unless attr frozen) of loraLinear. */
+function loraLinearGrad(ctx: KernelContext): KernelResult {
+  const { M, K, N, R } = loraDims(ctx);
+  const frozen = Boolean(ctx.attrs.frozen);
+  const dx = newF32(ctx.backend, M * K), da = newF32(ctx.backend, K * R), db = newF32(ctx.backend, R * N);
+  const dw = frozen ? null : newF32(ctx.backend, K * N);
+  ctx.addon.loraLinearGrad(need(ctx, "dy"), need(ctx, "x"), need(ctx, "w"), need(ctx, "a"), need(ctx, "b"), need(ctx, "h"),
+    dx, dw, da, db, M, K, N, R, Number(ctx.attrs.scale));
+  const out = [output(ctx.backend, ctx.inputs.x!.shape.slice(), dx), output(ctx.backend, [K, R], da), output(ctx.backend, [R, N], db)];
+  if (dw) out.push(output(ctx.backend, [K, N], dw));
+  return out;
+}
+
+function int32Input(ctx: KernelContext, name: string): Int32Array {
+  const v = i32(ctx.backend, ctx.inputs[name]);
+  if (!v) throw new Error(`native fused kernel: input '${name}' must be an int32 tensor`);
+  return v;
+}
+
+/** Weighted mean cross-entropy of logits [N, V] against targets [N]: [loss (scalar), probs [N, V]]. */
+function softmaxXent(ctx: KernelContext): KernelResult {
+  const [rows, cols] = ctx.inputs.logits!.shape as [number, number];
+  const probs = newF32(ctx.backend, rows * cols), loss = newF32(ctx.backend, 1);
+  ctx.addon.softmaxXent(need(ctx, "logits"), int32Input(ctx, "targets"), optional(ctx, "weights"), probs, loss, rows, cols, Number(ctx.attrs.denom));
+  return [output(ctx.backend, [], loss), output(ctx.backend, [rows, cols], probs)];
+}
+
+function softmaxXentGrad(ctx: KernelContext): KernelResult {
+  const [rows, cols] = ctx.inputs.probs!.shape as [number, number];
+  const dx = newF32(ctx.backend, rows * cols);
+  ctx.addon.softmaxXentGrad(need(ctx, "dy")[0]!, need(ctx, "probs"), int32Input(ctx, "targets"), optional(ctx, "weights"), dx, rows, cols,
+    Number(ctx.attrs.denom));
+  return output(ctx.backend, [rows, cols], dx);
 }
 
 export const fusedKernels: Record<string, NativeKernel> = {
@@ -218,4 +354,12 @@ export const fusedKernels: Record<string, NativeKernel> = {
   [FUSED.Linear]: linear,
   [FUSED.LinearGrad]: linearGrad,
   [FUSED.Unary]: extraUnary,
+  [FUSED.AdamMulti]: adamMulti,
+  [FUSED.Rope]: rope,
+  [FUSED.SwiGlu]: swiglu,
+  [FUSED.SwiGluGrad]: swigluGrad,
+  [FUSED.LoraLinear]: loraLinear,
+  [FUSED.LoraLinearGrad]: loraLinearGrad,
+  [FUSED.SoftmaxXent]: softmaxXent,
+  [FUSED.SoftmaxXentGrad]: softmaxXentGrad,
 };
