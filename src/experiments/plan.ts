@@ -263,16 +263,17 @@ export interface CostModel {
 }
 
 /**
- * Measured on the default preset (200 steps, batch 16, tiny LM, two jobs side by side on the 2-core
- * machine, 22 Nov 2026): Llama-AVSR ASR(4) 71 s for 200 one-pass steps (0.36 s/pass-step), ASR(16) 35 s,
- * Omni-AVSR-ST 219 s for 200 three-pass steps (0.37 s/pass-step); evaluation 18-20 s per cell of 300 test
+ * Measured on the default preset (batch 16, tiny LM, 2-core machine): with the fused native kernels
+ * (23 Nov 2026) a Llama-AVSR ASR(4) run with LoRA rank 32 on all linears took 592 s for 4,000 one-pass
+ * steps (0.15 s/pass-step) beside one other job; the cost model takes 0.17 for two jobs side by side.
+ * (Before those kernels, 22 Nov: 0.36-0.37 s/pass-step for ASR(4) and Omni-AVSR-ST.) Evaluation 18-20 s per cell of 300 test
  * utterances at beam 4 with 32 new tokens (0.06 s/utt, models that never emit EOS: an upper bound).
  * The small/base LM factors are estimates (not yet measured). Only the ETA and the job order use this;
  * `secondsLeft` rescales it by the jobs already done.
  */
 export const DEFAULT_COST: CostModel = {
   startSeconds: 10,
-  secondsPerPassStep: 0.36,
+  secondsPerPassStep: 0.17,
   evalStartSeconds: 1,
   evalSecondsPerUtt: 0.06,
   lmFactor: { tiny: 1, small: 2.5, base: 6 },
