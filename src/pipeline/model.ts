@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { AvsrModel, DEFAULT_PROMPTS, type AvsrConfig, type AvsrSample, type Rates, type TextEncoder } from "../models/avsr.js";
 import { IGNORE, Llm, maskedCrossEntropy } from "../models/llm.js";
-import { ctcLossFast } from "../pretrain/encoder-ctc.js";
+import { ctcLossFast } from "../models/ctc-fast.js";
 import { PAD_ID } from "../text/tokenizer.js";
 import { gatherRows, type ForwardContext } from "../models/nn.js";
 import type { Task } from "../models/lora.js";

@@ -49,7 +49,7 @@ import { writeFileAtomicSync } from "../util/atomic.js";
 import { dataDir, repoRoot } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
 import { Rng, hashSeed } from "../util/rng.js";
-import { ctcLossFast, ctcFastStats } from "./encoder-ctc.js";
+import { ctcLossFast, ctcFastStats } from "../models/ctc-fast.js";
 import { BpeTokenizer } from "../text/tokenizer.js";
 import { corpusWer, type ErrorRate } from "../eval/wer.js";
 import { installFastMaxPoolGrad } from "./encoder-kernels.js";
@@ -70,7 +70,7 @@ import {
 } from "./encoder-data.js";
 
 export * from "./encoder-data.js";
-export { ctcLossFast } from "./encoder-ctc.js";
+export { ctcLossFast } from "../models/ctc-fast.js";
 
 // ---- configs ------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend/index.js";
 import { openCorpus } from "../../src/data/index.js";
 import { ctcLoss } from "../../src/models/ctc.js";
-import { ctcLossFast } from "../../src/pretrain/encoder-ctc.js";
+import { ctcLossFast } from "../../src/models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../../src/pretrain/encoder-kernels.js";
 import { audioInput, encodeInputs, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders.js";
 import { loadSafetensorsFile } from "../../src/train/checkpoint.js";

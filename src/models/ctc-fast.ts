@@ -1,7 +1,7 @@
 /**
- * A fast CTC loss for encoder pretraining: the same quantity as models/ctc.ts `ctcLoss` (mean
- * reduction: each row's negative log-likelihood divided by its label length, then averaged), but the
- * alpha/beta recursions run in plain JavaScript (float64) and the gradient with respect to the logits
+ * A fast CTC loss, used by encoder pretraining and by the AVSR model's auxiliary CTC: the same quantity
+ * as models/ctc.ts `ctcLoss` (mean reduction: each row's negative log-likelihood divided by its label
+ * length, then averaged), but the alpha/beta recursions run in plain JavaScript (float64) and the gradient with respect to the logits
  * is given in closed form through `tf.customGrad`:
  *
  *   dL_b/dlogit_{t,k} = softmax_{t,k} − (1 / p_b) · Σ_{s : z_s = k} α_t(s) β_t(s)      (t < T_b; 0 after)
