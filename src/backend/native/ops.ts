@@ -247,48 +247,21 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D, activation
       return tf.reshape(y, [...x.shape.slice(0, -1), N]);
     });
   }
-  if (opts.frozen) {
-    // w and b are constants: the backward pass computes dx only
-    const attrs = { activation, hasBias: b !== undefined, frozen: true };
-    return custom([x], (xs, save) => {
-      const named: tf.NamedTensorMap = { x: xs[0]!, w };
-      if (b) named.b = b;
-      const y = runOne(FUSED.Linear, named, attrs);
-      save(activation === "relu" ? [xs[0]!, w, y] : [xs[0]!, w]);
-      return {
-        value: y,
-        gradFunc: (dy, saved) => {
-          const g: tf.NamedTensorMap = { dy, x: saved[0]!, w: saved[1]! };
-          if (saved[2]) g.y = saved[2];
-          return run(FUSED.LinearGrad, g, attrs);
-        },
-      };
-    });
-  }
-  if (opts.noInputGrad) {
-    // x is a constant: the backward pass computes dw (and db) only
-    const attrs = { activation, hasBias: b !== undefined, noInputGrad: true };
-    return custom(b ? [w, b] : [w], (ws, save) => {
-      const named: tf.NamedTensorMap = { x, w: ws[0]! };
-      if (b) named.b = ws[1]!;
-      const y = runOne(FUSED.Linear, named, attrs);
-      save(activation === "relu" ? [x, ws[0]!, y] : [x, ws[0]!]);
-      return {
-        value: y,
-        gradFunc: (dy, saved) => {
-          const g: tf.NamedTensorMap = { dy, x: saved[0]!, w: saved[1]! };
-          if (saved[2]) g.y = saved[2];
-          return run(FUSED.LinearGrad, g, attrs);
-        },
-      };
-    });
-  }
-  const attrs = { activation, hasBias: b !== undefined };
-  return custom(b ? [x, w, b] : [x, w], (xs, save) => {
-    const named: tf.NamedTensorMap = { x: xs[0]!, w: xs[1]! };
-    if (b) named.b = xs[2]!;
+  // Differentiated inputs: w and b unless frozen, x unless it is data (noInputGrad; ignored for a
+  // frozen layer, which has nothing else to differentiate). The kernel's gradient gives exactly
+  // those, in that order (frozen / noInputGrad attributes).
+  const diffW = !opts.frozen;
+  const diffX = !opts.noInputGrad || !diffW;
+  const attrs = { activation, hasBias: b !== undefined, ...(diffW ? {} : { frozen: true }), ...(diffX ? {} : { noInputGrad: true }) };
+  const inputs = [...(diffX ? [x] : []), ...(diffW ? (b ? [w, b] : [w]) : [])];
+  return custom(inputs, (xs, save) => {
+    const xt = diffX ? xs[0]! : x;
+    const wt = diffW ? xs[diffX ? 1 : 0]! : w;
+    const bt = b ? (diffW ? xs[diffX ? 2 : 1]! : b) : undefined;
+    const named: tf.NamedTensorMap = { x: xt, w: wt };
+    if (bt) named.b = bt;
     const y = runOne(FUSED.Linear, named, attrs);
-    save(activation === "relu" ? [xs[0]!, xs[1]!, y] : [xs[0]!, xs[1]!]);
+    save(activation === "relu" ? [xt, wt, y] : [xt, wt]);
     return {
       value: y,
       gradFunc: (dy, saved) => {
