@@ -4,7 +4,7 @@
  *                  [--lm tiny|small|base] [--lm-source auto|pretrained|random] [--lambdas 1,1.5,1]
  *                  [--steps N] [--batch N] [--lr X] [--run-id ID] [--out DIR]
  *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
- *                  [--no-noise-aug] [--audio-source encoder|oracle]
+ *                  [--lora-dropout X] [--train-limit N] [--no-noise-aug] [--audio-source encoder|oracle]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
  */
@@ -36,6 +36,8 @@ const { values: v } = parseArgs({
     "lora-alpha": { type: "string" },
     "lora-targets": { type: "string" },
     "ctc-weight": { type: "string" },
+    "lora-dropout": { type: "string" },
+    "train-limit": { type: "string" },
     "no-noise-aug": { type: "boolean", default: false },
     "audio-source": { type: "string" },
   },
@@ -63,6 +65,8 @@ if (v["run-id"]) p.runId = v["run-id"];
 if (v["lora-r"]) p.loraR = Number(v["lora-r"]);
 if (v["lora-alpha"]) p.loraAlpha = Number(v["lora-alpha"]);
 if (v["lora-targets"]) p.loraTargets = v["lora-targets"].split(",").map((t) => t.trim());
+if (v["lora-dropout"]) p.loraDropout = Number(v["lora-dropout"]);
+if (v["train-limit"]) p.trainLimit = Number(v["train-limit"]);
 if (v["ctc-weight"]) p.ctcWeight = Number(v["ctc-weight"]);
 if (v["no-noise-aug"]) p.noiseAug = false;
 if (v["audio-source"]) p.audioSource = v["audio-source"] as TrainParams["audioSource"];

@@ -10,6 +10,7 @@
 import { Rng, hashSeed } from "../util/rng.js";
 import type { CorpusConfig } from "./config.js";
 import { drawSpeakers, type Speaker } from "./speakers.js";
+import { LeakDetector } from "./lm-text.js";
 import { buildSentencePool, readBrownSentences, type BrownSentence } from "./text.js";
 
 export type Split = "train" | "val" | "test";
@@ -61,7 +62,7 @@ export function buildPlan(config: CorpusConfig, brown: BrownSentence[] = readBro
   for (const s of shuffled) for (const w of s.split(" ")) counts.set(w, (counts.get(w) ?? 0) + 1);
   const test = holdOut(shuffled, counts, config.testSentences, "test");
   const val = holdOut(shuffled, counts, config.valSentences, "validation");
-  const train = shuffled;
+  const { train, vocab: trainVocab } = trainSentences(config, brown, shuffled, [...test, ...val], vocab, rng);
   if (train.length === 0) throw new Error("no training sentences left");
 
   const speakers = drawSpeakers(config.seed, config.trainSpeakers, config.testSpeakers);
@@ -86,5 +87,20 @@ export function buildPlan(config: CorpusConfig, brown: BrownSentence[] = readBro
   assign("train", config.trainUtterances, train, trainSpk);
   assign("val", config.valUtterances, val, trainSpk);
   assign("test", config.testUtterances, test, testSpk);
-  return { config, vocab, sentences: { train, val, test }, speakers, utterances, brown };
+  return { config, vocab: trainVocab, sentences: { train, val, test }, speakers, utterances, brown };
+}
+
+/**
+ * The training sentences: what is left of the narrow pool after holding out, or, with a wider
+ * `trainVocabSize`, every sentence of the wide pool that is not held out and does not contain a
+ * held-out transcript (shuffled from its own stream, so val and test do not move).
+ */
+function trainSentences(config: CorpusConfig, brown: BrownSentence[], rest: string[], held: string[], vocab: string[], rng: Rng): { train: string[]; vocab: string[] } {
+  const wide = config.trainVocabSize;
+  if (wide === undefined || wide === config.vocabSize) return { train: rest, vocab };
+  if (!(Number.isInteger(wide) && wide > config.vocabSize)) throw new Error(`corpus config: trainVocabSize must be an integer above vocabSize (${config.vocabSize}), got ${wide}`);
+  const pool = buildSentencePool(brown, { vocabSize: wide, minWords: config.minWords, maxWords: config.maxWords });
+  const leak = new LeakDetector(held);
+  const train = pool.pool.filter((s) => leak.find(s) === undefined);
+  return { train: rng.fork("train-sentences").shuffle(train), vocab: pool.vocab };
 }

@@ -106,7 +106,7 @@ export async function elasticDemo(runId: string, o: { index?: number; beam?: num
   for (const c of cells) {
     const rates = { audio: c.a, video: c.v };
     const samples = evalSamples(set, [utt]);
-    const total = tf.tidy(() => built.model.sequences(samples, c.task, rates, false).embeds[0]!.shape[0]);
+    const total = tf.tidy(() => built.model.decodePrefix(samples, c.task, rates).embeds.shape[1]);
     disposeSamples(samples);
     const useA = c.task !== "vsr";
     const useV = c.task !== "asr";

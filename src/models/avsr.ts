@@ -17,7 +17,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../util/rng.js";
-import { nativeActive } from "../backend/native/ops.js";
 import { ForwardContext, Module, gatherRows } from "./nn.js";
 import { IGNORE, Llm, LlmConfig, maskedCrossEntropy } from "./llm.js";
 import { CompressionMode, TailRule, compressMany, compressedLength } from "./compression.js";
@@ -84,6 +83,18 @@ export interface TrainInputs {
   /** [B·L] next-token targets, IGNORE outside transcript+EOS. */
   targets: Int32Array;
   lengths: number[];
+}
+
+/** A batch's sequences as rows of one embedding table (AvsrModel.layout). */
+export interface SequenceLayout {
+  /** Token ids whose embeddings start the table. */
+  ids: number[];
+  /** Per sample, the table row of each position. */
+  rows: number[][];
+  /** Per sample, the next-token target of each position (IGNORE outside transcript + EOS). */
+  targets: Int32Array[];
+  /** The all-zero row (padding). */
+  zeroRow: number;
 }
 
 export interface DecodePrefix {
@@ -174,75 +185,16 @@ export class AvsrModel extends Module {
   }
 
   /**
-   * Per-sample sequence embeddings [L_i, dim] and, with transcripts, next-token targets [L_i].
-   * Call inside tf.tidy (the result is made of new tensors).
+   * The layout of a batch's sequences, `<bos> [<audio> a… </audio>] [<video> v… </video>] prompt
+   * [transcript <eos>]`: each position is a row of one table (the embeddings of `ids`, then the packed
+   * audio tokens, then the packed video tokens, then a zero row for padding), and the next-token
+   * targets (position prefixLen-1+k predicts text[k]; IGNORE elsewhere).
    */
-  sequences(samples: readonly AvsrSample[], task: Task, rates: Rates, withTranscript: boolean, spans?: ModalitySpans): { embeds: tf.Tensor2D[]; targets: Int32Array[] } {
-    const { audio, video } = spans ?? this.modalitySpans(samples, task, rates);
-    const emb = (ids: readonly number[]) => this.llm.embedTokens(tf.tensor1d(Int32Array.from(ids), "int32")) as tf.Tensor2D;
-    const embeds: tf.Tensor2D[] = [];
-    const targets: Int32Array[] = [];
-    samples.forEach((s, i) => {
-      const parts: tf.Tensor2D[] = [emb([BOS_ID])];
-      if (audio) parts.push(emb([AUDIO_START_ID]), audio[i]!, emb([AUDIO_END_ID]));
-      if (video) parts.push(emb([VIDEO_START_ID]), video[i]!, emb([VIDEO_END_ID]));
-      parts.push(emb(this.promptIds[task]));
-      const prefixLen = parts.reduce((n, p) => n + p.shape[0], 0);
-      let text: number[] = [];
-      if (withTranscript) {
-        if (!s.transcript) throw new Error("training sample without transcript");
-        text = [...s.transcript, EOS_ID];
-        if (s.transcript.length > 0) parts.push(emb(s.transcript));
-        parts.push(emb([EOS_ID]));
-      }
-      const e = tf.concat(parts.filter((p) => p.shape[0] > 0), 0) as tf.Tensor2D;
-      const L = e.shape[0];
-      const y = new Int32Array(L).fill(IGNORE);
-      // position prefixLen-1+k predicts text[k]
-      text.forEach((tok, k) => (y[prefixLen - 1 + k] = tok));
-      embeds.push(e);
-      targets.push(y);
-    });
-    return { embeds, targets };
-  }
-
-  /** Right-padded training batch. Call inside tf.tidy. */
-  trainInputs(samples: readonly AvsrSample[], task: Task, rates: Rates, spans?: ModalitySpans): TrainInputs {
-    if (nativeActive()) return this.gatheredTrainInputs(samples, task, rates, spans ?? this.modalitySpans(samples, task, rates));
-    const { embeds, targets } = this.sequences(samples, task, rates, true, spans);
-    const lengths = embeds.map((e) => e.shape[0]);
-    const L = Math.max(...lengths);
-    const D = this.cfg.llm.dim;
-    const padded = embeds.map((e) => (e.shape[0] < L ? tf.concat([e, tf.zeros([L - e.shape[0], D])], 0) : e));
-    const y = new Int32Array(samples.length * L).fill(IGNORE);
-    targets.forEach((t, b) => y.set(t, b * L));
-    return { embeds: tf.stack(padded) as tf.Tensor3D, targets: y, lengths };
-  }
-
-  /**
-   * trainInputs as one gather (the native backend's path; the same tensor and targets): every token
-   * embedding of the batch in one lookup, stacked with the packed modality tokens and a zero row, and
-   * the [B, L, dim] batch picked row by row from that table. The backward pass is one segment sum
-   * instead of a split per concatenation.
-   */
-  private gatheredTrainInputs(samples: readonly AvsrSample[], task: Task, rates: Rates, spans: ModalitySpans): TrainInputs {
+  layout(samples: readonly AvsrSample[], task: Task, spanLens: { audio?: number[]; video?: number[] }, withTranscript: boolean): SequenceLayout {
     const use = taskUses(task);
-    const D = this.cfg.llm.dim;
-    const pack = (list: tf.Tensor2D[] | undefined, packed: tf.Tensor2D | undefined) =>
-      packed ?? (list ? (list.length === 1 ? list[0]! : (tf.concat(list, 0) as tf.Tensor2D)) : undefined);
-    const packed = {
-      audio: use.audio ? pack(spans.audio, spans.packed?.audio) : undefined,
-      video: use.video ? pack(spans.video, spans.packed?.video) : undefined,
-    };
-    const spanLens = {
-      audio: use.audio ? spans.audio!.map((t) => t.shape[0]) : [],
-      video: use.video ? spans.video!.map((t) => t.shape[0]) : [],
-    };
-    // Every sample's rows as references into one table: token k of `ids`, or row r of a modality's
-    // packed tokens; targets as in sequences() (position prefixLen-1+k predicts text[k]).
     const ids: number[] = [];
     type Ref = { kind: "tok" | "audio" | "video"; at: number };
-    const rowsOf: Ref[][] = [];
+    const refsOf: Ref[][] = [];
     const targets: Int32Array[] = [];
     const off = { audio: 0, video: 0 };
     const tokens = (list: readonly number[], refs: Ref[]) => {
@@ -256,37 +208,70 @@ export class AvsrModel extends Module {
       tokens([BOS_ID], refs);
       for (const [m, start, end] of [["audio", AUDIO_START_ID, AUDIO_END_ID], ["video", VIDEO_START_ID, VIDEO_END_ID]] as const) {
         if (!use[m]) continue;
+        const n = spanLens[m]?.[i];
+        if (n === undefined) throw new Error(`layout: no ${m} tokens for sample ${i}`);
         tokens([start], refs);
-        for (let r = 0; r < spanLens[m][i]!; r++) refs.push({ kind: m, at: off[m] + r });
-        off[m] += spanLens[m][i]!;
+        for (let r = 0; r < n; r++) refs.push({ kind: m, at: off[m] + r });
+        off[m] += n;
         tokens([end], refs);
       }
       tokens(this.promptIds[task], refs);
       const prefixLen = refs.length;
-      if (!s.transcript) throw new Error("training sample without transcript");
-      const text = [...s.transcript, EOS_ID];
-      tokens(text, refs);
+      let text: number[] = [];
+      if (withTranscript) {
+        if (!s.transcript) throw new Error("training sample without transcript");
+        text = [...s.transcript, EOS_ID];
+        tokens(text, refs);
+      }
       const y = new Int32Array(refs.length).fill(IGNORE);
       text.forEach((tok, k) => (y[prefixLen - 1 + k] = tok));
-      rowsOf.push(refs);
+      refsOf.push(refs);
       targets.push(y);
     });
-    const lengths = rowsOf.map((r) => r.length);
-    const L = Math.max(...lengths);
-    const B = samples.length;
-    const base = { tok: 0, audio: ids.length, video: ids.length + (packed.audio?.shape[0] ?? 0) };
-    const zeroRow = base.video + (packed.video?.shape[0] ?? 0);
-    const idx = new Int32Array(B * L).fill(zeroRow); // padding: the zero row
-    rowsOf.forEach((refs, b) => refs.forEach((r, p) => (idx[b * L + p] = base[r.kind] + r.at)));
-    const parts: tf.Tensor2D[] = [this.llm.embedTokens(tf.tensor1d(Int32Array.from(ids), "int32")) as tf.Tensor2D];
-    if (packed.audio) parts.push(packed.audio);
-    if (packed.video) parts.push(packed.video);
+    const base = { tok: 0, audio: ids.length, video: ids.length + off.audio };
+    return { ids, rows: refsOf.map((refs) => refs.map((r) => base[r.kind] + r.at)), targets, zeroRow: base.video + off.video };
+  }
+
+  /**
+   * The [B, L, dim] batch of a layout as one gather from its table (padding on `pad`'s side picks the
+   * zero row). The backward pass is one segment sum instead of a split per concatenation.
+   * Call inside tf.tidy.
+   */
+  private gatherBatch(lay: SequenceLayout, spans: ModalitySpans, task: Task, pad: "right" | "left"): { embeds: tf.Tensor3D; starts: number[] } {
+    const use = taskUses(task);
+    const D = this.cfg.llm.dim;
+    const pack = (m: Modality) => {
+      if (!use[m]) return undefined;
+      const list = spans[m];
+      return spans.packed?.[m] ?? (list!.length === 1 ? list![0]! : (tf.concat(list!, 0) as tf.Tensor2D));
+    };
+    const parts: tf.Tensor2D[] = [this.llm.embedTokens(tf.tensor1d(Int32Array.from(lay.ids), "int32")) as tf.Tensor2D];
+    for (const m of ["audio", "video"] as const) {
+      const p = pack(m);
+      if (p) parts.push(p);
+    }
     parts.push(tf.zeros([1, D]));
     const table = tf.concat(parts, 0) as tf.Tensor2D;
-    const embeds = tf.reshape(gatherRows(table, tf.tensor1d(idx, "int32")), [B, L, D]) as tf.Tensor3D;
-    const y = new Int32Array(B * L).fill(IGNORE);
-    targets.forEach((t, b) => y.set(t, b * L));
-    return { embeds, targets: y, lengths };
+    const B = lay.rows.length;
+    const L = Math.max(...lay.rows.map((r) => r.length));
+    const idx = new Int32Array(B * L).fill(lay.zeroRow);
+    const starts = lay.rows.map((r) => (pad === "left" ? L - r.length : 0));
+    lay.rows.forEach((r, b) => idx.set(r, b * L + starts[b]!));
+    return { embeds: tf.reshape(gatherRows(table, tf.tensor1d(idx, "int32")), [B, L, D]) as tf.Tensor3D, starts };
+  }
+
+  private static spanLens(spans: ModalitySpans): { audio?: number[]; video?: number[] } {
+    return { audio: spans.audio?.map((t) => t.shape[0]), video: spans.video?.map((t) => t.shape[0]) };
+  }
+
+  /** Right-padded training batch (zeros after each sequence). Call inside tf.tidy. */
+  trainInputs(samples: readonly AvsrSample[], task: Task, rates: Rates, spans: ModalitySpans = this.modalitySpans(samples, task, rates)): TrainInputs {
+    const lay = this.layout(samples, task, AvsrModel.spanLens(spans), true);
+    const { embeds } = this.gatherBatch(lay, spans, task, "right");
+    const L = embeds.shape[1];
+    const y = new Int32Array(samples.length * L).fill(IGNORE);
+    lay.targets.forEach((t, b) => y.set(t, b * L));
+    return { embeds, targets: y, lengths: lay.rows.map((r) => r.length) };
   }
 
   /** Mean cross-entropy over transcript+EOS tokens of one task pass (a scalar). */
@@ -301,12 +286,10 @@ export class AvsrModel extends Module {
   /** Left-padded prompt batch for decoding (no transcript). Call inside tf.tidy or dispose the result. */
   decodePrefix(samples: readonly AvsrSample[], task: Task, rates: Rates): DecodePrefix {
     return tf.tidy(() => {
-      const { embeds } = this.sequences(samples, task, rates, false);
-      const L = Math.max(...embeds.map((e) => e.shape[0]));
-      const D = this.cfg.llm.dim;
-      const validFrom = embeds.map((e) => L - e.shape[0]);
-      const padded = embeds.map((e) => (e.shape[0] < L ? tf.concat([tf.zeros([L - e.shape[0], D]), e], 0) : e));
-      return { embeds: tf.stack(padded) as tf.Tensor3D, validFrom };
+      const spans = this.modalitySpans(samples, task, rates);
+      const lay = this.layout(samples, task, AvsrModel.spanLens(spans), false);
+      const { embeds, starts } = this.gatherBatch(lay, spans, task, "left");
+      return { embeds, validFrom: starts };
     });
   }
 

@@ -50,6 +50,8 @@ export interface TrainParams {
   loraR?: number;
   loraAlpha?: number;
   loraTargets?: string[];
+  /** Dropout on the LoRA input (peft's lora_dropout); 0 (the presets) leaves it out of config.json. */
+  loraDropout?: number;
   ctcWeight?: number;
   /** Where the audio features come from: the cached frozen encoder (default) or the oracle (diagnostic). */
   audioSource?: AudioSource;
@@ -145,6 +147,8 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
 /** Everything that decides a run (saved as config.json under `run`). */
 export interface RunConfig extends TrainPreset {
   runId: string;
+  /** Present only when > 0, so the run folders of the presets keep their config.json. */
+  loraDropout?: number;
   preset: string;
   method: Method;
   task?: Task;
@@ -163,8 +167,10 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const preset = TRAIN_PRESETS[c.preset];
   const lora = preset && c.loraTargets.join(",") === preset.loraTargets.join(",") && c.loraR === preset.loraR ? "" : `-lora${c.loraR}${c.loraTargets.map((t) => t[0]).join("")}`;
   const ctc = c.ctcWeight > 0 ? `-ctc${c.ctcWeight}` : "";
+  const drop = c.loraDropout ? `-drop${c.loraDropout}` : "";
+  const limit = preset && c.trainLimit !== preset.trainLimit ? `-n${c.trainLimit}` : "";
   const oracle = c.audioSource === "oracle" ? "-oracle" : "";
-  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${ctc}${oracle}-s${c.seed}`;
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${ctc}${limit}${oracle}-s${c.seed}`;
 }
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
@@ -205,6 +211,8 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     valLimit: pick("valLimit", p.valLimit),
     noiseAug: pick("noiseAug", p.noiseAug),
   };
+  if (p.loraDropout !== undefined && !(p.loraDropout >= 0 && p.loraDropout < 1)) throw new Error(`loraDropout must be in [0, 1), got ${p.loraDropout}`);
+  if (p.loraDropout) c.loraDropout = p.loraDropout;
   if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);
   if (c.checkpointEvery > c.steps) c.checkpointEvery = c.steps;
   return { ...c, runId: p.runId ?? defaultRunId(c) };

@@ -99,7 +99,7 @@ export function avsrConfigOf(c: RunConfig, lm: ResolvedLm, audioDim: number, vid
     compression: "avg-pooling",
     tail: "partial",
     projectorHidden: c.projectorHidden,
-    lora: { r: c.loraR, alpha: c.loraAlpha, targets: c.loraTargets ?? ["q_proj", "v_proj"], dropout: 0, zeroInit: "up" },
+    lora: { r: c.loraR, alpha: c.loraAlpha, targets: c.loraTargets ?? ["q_proj", "v_proj"], dropout: c.loraDropout ?? 0, zeroInit: "up" },
     strategy: loraStrategyOf(c.method),
     prompts: DEFAULT_PROMPTS,
   };

@@ -131,6 +131,23 @@ test("plan depends on the seed", () => {
   assert.deepEqual(buildPlan(config).utterances, p1.utterances);
 });
 
+
+test("a wider training vocabulary adds distinct training sentences and leaves val and test as they were", () => {
+  const narrow = buildPlan(config);
+  const wide = buildPlan(presetConfig("smoke", { trainVocabSize: 4000 }));
+  const of = (p: typeof narrow, s: string) => p.utterances.filter((u) => u.split === s);
+  assert.deepEqual(of(wide, "val"), of(narrow, "val"));
+  assert.deepEqual(of(wide, "test"), of(narrow, "test"));
+  assert.ok(wide.sentences.train.length > 2 * narrow.sentences.train.length, `${wide.sentences.train.length} vs ${narrow.sentences.train.length}`);
+  // no training transcript is, or contains, a held-out one
+  const held = [...wide.sentences.val, ...wide.sentences.test];
+  const detector = new LeakDetector(held);
+  for (const s of wide.sentences.train) assert.equal(detector.find(s), undefined, `held-out sentence inside training sentence: ${s}`);
+  // every training word is in the (wider) vocabulary the lexicon is built from
+  const vocab = new Set(wide.vocab);
+  for (const u of of(wide, "train")) for (const w of u.text.split(" ")) assert.ok(vocab.has(w), w);
+  assert.throws(() => buildPlan(presetConfig("smoke", { trainVocabSize: 100 })), /trainVocabSize must be an integer above vocabSize/);
+});
 test("the loader gives aligned audio and deterministic video; a missing alignment is an error", async () => {
   const ds = await SyntheticCorpus.open(dirA, { videoSize: 32 });
   const id = ds.utterances("test")[0]!.id;

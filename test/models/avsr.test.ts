@@ -47,9 +47,9 @@ test("sequence layout: [BOS] <audio> A </audio> <video> V </video> prompt transc
   tf.tidy(() => {
     const embAt = (id: number) => m.llm.embedTokens(tf.tensor1d([id], "int32"));
     for (const task of ["asr", "vsr", "avsr"] as const) {
-      const { embeds, targets } = m.sequences([sample], task, rates, true);
-      const e = embeds[0]!;
-      const y = targets[0]!;
+      const inp = m.trainInputs([sample], task, rates);
+      const e = tf.squeeze(inp.embeds, [0]) as tf.Tensor2D;
+      const y = inp.targets;
       const prompt = m.promptIds[task];
       const spans: Array<[string, number]> = [["bos", 1]];
       if (task !== "vsr") spans.push(["<audio>", 1], ["A", nA], ["</audio>", 1]);
@@ -63,6 +63,8 @@ test("sequence layout: [BOS] <audio> A </audio> <video> V </video> prompt transc
       for (const [name, n] of spans) {
         if (ids[name] !== undefined) assert.ok(rowsEqual(tf.slice(e, [pos, 0], [1, -1]), embAt(ids[name]!)), `${task} ${name} at ${pos}`);
         if (name === "prompt") assert.ok(rowsEqual(tf.slice(e, [pos, 0], [n, -1]), m.llm.embedTokens(tf.tensor1d(prompt, "int32"))));
+        if (name === "A") assert.ok(rowsEqual(tf.slice(e, [pos, 0], [n, -1]), m.modalityTokens([sample], "audio", rates.audio)[0]!), `${task} audio tokens`);
+        if (name === "V") assert.ok(rowsEqual(tf.slice(e, [pos, 0], [n, -1]), m.modalityTokens([sample], "video", rates.video)[0]!), `${task} video tokens`);
         pos += n;
       }
       // targets: IGNORE everywhere except positions prefix-1 .. L-2, which predict transcript + EOS
@@ -71,6 +73,23 @@ test("sequence layout: [BOS] <audio> A </audio> <video> V </video> prompt transc
       [...transcript, EOS_ID].forEach((t, k) => (expected[prefix - 1 + k] = t));
       assert.deepEqual(Array.from(y), Array.from(expected), task);
     }
+    // a batch of two lengths: training pads on the right, decoding on the left, with the same rows
+    const short = { audio: tf.randomNormal([5, 6]) as tf.Tensor2D, video: tf.randomNormal([3, 5]) as tf.Tensor2D, transcript: tok.encode("a") };
+    const inp = m.trainInputs([sample, short], "avsr", rates);
+    const dec = m.decodePrefix([sample, short], "avsr", rates);
+    const [, L, D] = inp.embeds.shape;
+    const P = dec.embeds.shape[1];
+    assert.equal(dec.validFrom[0], 0);
+    assert.equal(P, inp.lengths[0]! - transcript.length - 1);
+    inp.lengths.forEach((n, b) => {
+      const prefix = n - (b === 0 ? transcript : short.transcript).length - 1;
+      assert.equal(dec.validFrom[b], P - prefix, `validFrom ${b}`);
+      const row = tf.slice(inp.embeds, [b, 0, 0], [1, L, D]);
+      assert.ok(rowsEqual(tf.slice(row, [0, 0, 0], [1, prefix, D]), tf.slice(dec.embeds, [b, P - prefix, 0], [1, prefix, D])), `prefix rows ${b}`);
+      if (n < L) assert.equal(tf.abs(tf.slice(row, [0, n, 0], [1, L - n, D])).max().dataSync()[0], 0, "right padding is zero");
+      if (P > prefix) assert.equal(tf.abs(tf.slice(dec.embeds, [b, 0, 0], [1, P - prefix, D])).max().dataSync()[0], 0, "left padding is zero");
+    });
+    tf.dispose([short.audio, short.video]);
     // the prompts are the reference's three prompts
     assert.equal(tok.decode(m.promptIds.avsr), "Transcribe speech and video to text.");
   });
