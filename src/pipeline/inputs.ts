@@ -1,12 +1,12 @@
 /**
- * What a training run was trained on, as fingerprints of the weight files it read: the frozen encoders
- * its tasks use and the frozen LM. `trainRun` writes them to <runDir>/inputs.json; training, resuming,
+ * What a training run was trained on, as fingerprints of the files it read: the corpus (its manifest:
+ * every utterance, split and transcript), the frozen encoders its tasks use and the frozen LM. `trainRun` writes them to <runDir>/inputs.json; training, resuming,
  * evaluating or reusing a finished run (the experiment pool) checks them against the shipped checkpoints
  * and refuses a run folder trained on other weights, naming the folder and what changed (a retrained
  * encoder would otherwise leave old results standing beside new ones).
  *
  *   weightsHash(path)            sha256 prefix (16 hex) of a file, memoised per path, size and mtime
- *   runInputs(cfg)               { audioEncoder?, videoEncoder?, lm } of a run config, from the checkpoints now
+ *   runInputs(cfg)               { corpus, audioEncoder?, videoEncoder?, lm } of a run config, from the files now
  *   checkRunInputs(dir, now)     throws when <dir>/inputs.json names other weights
  *   checkRunConfig(dir, cfg)     throws when <dir>/config.json was written for another run config (a
  *                                folder given twice, or a flag changed between a run and its resume)
@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { defaultCorpusDir } from "../data/index.js";
 import { taskUses } from "../models/avsr.js";
 import { encoderOutDir } from "../pretrain/encoders.js";
 import { lmCheckpointDir } from "../pretrain/lm.js";
@@ -33,6 +34,8 @@ export type RunInputs = Record<string, string>;
 
 export function runInputs(cfg: RunConfig): RunInputs {
   const out: RunInputs = {};
+  const manifest = join(defaultCorpusDir(cfg.preset), "manifest.csv");
+  if (existsSync(manifest)) out.corpus = weightsHash(manifest);
   const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
   const encoder = (m: "audio" | "video") => weightsHash(join(encoderOutDir(cfg.preset, m), "encoder.safetensors"));
   if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoder("audio");

@@ -96,9 +96,11 @@ test("an interrupted training run resumes to the same weights", async () => {
   // a finished run is not retrained
   const again = await trainRun(params, b, { log: quiet });
   assert.equal(again.trainSeconds, s.trainSeconds);
-  // ...unless it was trained on other encoder or LM weights: then it is an error naming the folder
+  // ...unless it was trained on another corpus or other encoder or LM weights: then it is an error naming the folder
   const inputs = JSON.parse(readFileSync(join(b, "inputs.json"), "utf8")) as Record<string, string>;
-  assert.deepEqual(Object.keys(inputs).sort(), ["audioEncoder", "lm", "videoEncoder"]);
+  assert.deepEqual(Object.keys(inputs).sort(), ["audioEncoder", "corpus", "lm", "videoEncoder"]);
+  writeFileSync(join(b, "inputs.json"), JSON.stringify({ ...inputs, corpus: "fedcba9876543210" }));
+  await assert.rejects(trainRun(params, b, { log: quiet }), /corpus: fedcba9876543210 -> /);
   writeFileSync(join(b, "inputs.json"), JSON.stringify({ ...inputs, audioEncoder: "0123456789abcdef" }));
   await assert.rejects(trainRun(params, b, { log: quiet }), (e: Error) => e.message.includes(b) && /audioEncoder: 0123456789abcdef -> /.test(e.message));
   await assert.rejects(evaluateRun({ run: b, task: "asr", rates: { audio: 4, video: 2 }, limit: 2, beam: 1, maxNewTokens: 4 }, quiet), /trained on other inputs/);
