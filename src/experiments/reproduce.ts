@@ -5,7 +5,7 @@
  *   2. language models   checkpoints/lm/<preset>/<size>/ (shipped; pretrained when missing)
  *   3. encoders          checkpoints/encoders/<preset>/{audio,video}/ (shipped; pretrained when missing;
  *                        after the LMs: their sub-word objective uses the LM tokeniser)
- *   4. feature cache     data/<preset>/features/ (complete parts skipped)
+ *   4. feature cache     data/<preset>/features/ (complete parts skipped; the test split only once every run is done)
  *   5. experiment grid   every run of every experiment (plan.ts), two jobs at a time, one thread each
  *   6. aggregation       results/<experiment>/*.csv, *.png, *.html; results/findings.csv
  *   7. README            the results section between the README's markers (default size only; the
@@ -18,7 +18,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { initBackend, describeBackend } from "../backend/index.js";
-import { openCorpus } from "../data/index.js";
+import { openCorpus, type Split } from "../data/index.js";
 import { buildFeatureCache, EVAL_SNRS } from "../features/cache.js";
 import { encoderOutDir, pretrainEncoder } from "../pretrain/encoders.js";
 import { lmCheckpointDir, runLmPretraining, writeLmSummary } from "../pretrain/lm.js";
@@ -132,13 +132,17 @@ async function runStages(size: ReproSize, experiments: readonly ReportedExperime
     }
   }
 
-  stage(4, `feature cache data/${size.preset}/features`);
-  const snrs = [...new Set([...EVAL_SNRS, ...size.snrs])];
-  const fc = await buildFeatureCache({ preset: size.preset, evalSnrs: snrs, log });
-  log(`[reproduce] features: ${fc.parts.written} parts written, ${fc.parts.skipped} present (${fc.seconds.toFixed(0)} s)`);
-
   const jobs = planJobs(experiments, size);
   const done = jobs.filter((j) => isDone(runsRoot(), j)).length;
+
+  // Training needs the train and val features; once every run is done (a fresh clone with the
+  // committed runs), only the notebooks' test-split decoding needs features.
+  const splits: Split[] = done < jobs.length ? ["train", "val", "test"] : ["test"];
+  stage(4, `feature cache data/${size.preset}/features (${splits.join(", ")})`);
+  const snrs = [...new Set([...EVAL_SNRS, ...size.snrs])];
+  const fc = await buildFeatureCache({ preset: size.preset, splits, evalSnrs: snrs, log });
+  log(`[reproduce] features: ${fc.parts.written} parts written, ${fc.parts.skipped} present (${fc.seconds.toFixed(0)} s)`);
+
   stage(5, `experiment grid: ${jobs.length} runs (${done} done), ${experiments.join(", ")}`);
   await runExperiments(experiments, { size, log });
 }

@@ -82,9 +82,12 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
   assert.ok(nbs.some((n) => n.startsWith("03_") && n.endsWith(".ipynb") && !n.includes("failed")), nbs.join(", "));
   const jobs = readdirSync(join(out, "runs")).filter((d) => existsSync(join(out, "runs", d, "done.json")));
   assert.ok(jobs.length >= 20, `${jobs.length} runs done`);
+  assert.match(first.stderr, /stage 4\/7: feature cache .*\(train, val, test\)/);
 
   const second = run(["--no-notebooks"]);
   assert.equal(second.status, 0, second.stderr.slice(-4000));
   assert.match(second.stderr, new RegExp(`\\[pool\\] ${jobs.length}/${jobs.length} jobs already done`));
   assert.doesNotMatch(second.stderr, /\[pool\] start /);
+  // every run done: only the test split's features are needed (the notebooks decode test utterances)
+  assert.match(second.stderr, /stage 4\/7: feature cache \S+ \(test\)/);
 });
