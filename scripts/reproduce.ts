@@ -10,6 +10,9 @@
  *   npm run reproduce -- --notebooks 04    only the notebooks whose name matches
  *   npm run reproduce -- --status          where a (running or interrupted) reproduction stands; runs nothing
  *   npm run reproduce -- --report          only aggregate the runs done so far (tables, figures, README)
+ *   npm run reproduce -- --until 14:20     start only the grid runs estimated to finish by then (UTC
+ *                                          HH:MM, the next such time, or an ISO date-time); the rest,
+ *                                          and the notebooks, wait for the next run
  */
 import { parseArgs } from "node:util";
 
@@ -20,8 +23,25 @@ const { values } = parseArgs({
     notebooks: { type: "string" },
     status: { type: "boolean", default: false },
     report: { type: "boolean", default: false },
+    until: { type: "string" },
   },
 });
+
+/** "HH:MM" (UTC, the next such time) or an ISO date-time, as epoch ms. */
+function parseUntil(s: string): number {
+  const hm = /^(\d{1,2}):(\d{2})$/.exec(s);
+  if (hm) {
+    const d = new Date();
+    d.setUTCHours(Number(hm[1]), Number(hm[2]), 0, 0);
+    if (Number(hm[1]) > 23 || Number(hm[2]) > 59) throw new Error(`--until ${s}: not a time of day (HH:MM, UTC)`);
+    if (d.getTime() <= Date.now()) d.setUTCDate(d.getUTCDate() + 1);
+    return d.getTime();
+  }
+  const t = Date.parse(s);
+  if (!Number.isFinite(t)) throw new Error(`--until ${JSON.stringify(s)}: give HH:MM (UTC) or an ISO date-time`);
+  return t;
+}
+const deadline = values.until !== undefined ? parseUntil(values.until) : undefined;
 if (values.smoke) process.env.OMNI_SMOKE = "1";
 
 const { reproduce, reproStatus } = await import("../src/experiments/reproduce.js");
@@ -38,10 +58,13 @@ if (values.status) {
 
 const started = Date.now();
 const notebooks = values["no-notebooks"] || values.report ? [] : listNotebooks().filter((n) => !values.notebooks || n.split("/").pop()!.includes(values.notebooks));
-const r = await reproduce({ tailSeconds: notebooks.length * 40, reportOnly: values.report });
+const r = await reproduce({ tailSeconds: notebooks.length * 40, reportOnly: values.report, deadline });
 console.error(`[reproduce] pipeline done in ${formatDuration(r.seconds)}; ${r.written.length} files written`);
 
-if (notebooks.length > 0) {
+if (r.deferred.length > 0 && notebooks.length > 0) {
+  // the notebooks would train the deferred runs themselves, past the deadline
+  console.error(`[reproduce] notebooks not executed: ${r.deferred.length} run(s) deferred; \`npm run reproduce\` again continues`);
+} else if (notebooks.length > 0) {
   console.error(`\n[reproduce] stage 8/8: executing ${notebooks.length} notebooks into ${resultsDir("notebooks")} (elapsed ${formatDuration((Date.now() - started) / 1000)})`);
   const results = await runNotebooks(notebooks, { outDir: resultsDir("notebooks"), timeoutS: -1 });
   const failed = results.filter((x) => !x.ok);

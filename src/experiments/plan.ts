@@ -347,6 +347,15 @@ export function secondsLeft(jobs: readonly JobSpec[], cores = 2): { seconds: num
   return { seconds: (leftTrain * scale + leftEval) / cores, done, scale };
 }
 
+/** Estimated wall seconds of one job (on one core, beside the others), rescaled as `secondsLeft` does. */
+export function jobSecondsEstimator(jobs: readonly JobSpec[]): (job: JobSpec) => number {
+  const { scale } = secondsLeft(jobs);
+  return (j) => {
+    const parts = estimateParts(j.params as unknown as TrainEvalParams);
+    return parts.train * scale + parts.eval;
+  };
+}
+
 /** Where the runs of this size live. */
 export function runsRoot(): string {
   return resultsDir("runs");
@@ -404,6 +413,8 @@ export interface RunExperimentsOptions {
   concurrency?: number;
   log?: (line: string) => void;
   echo?: boolean;
+  /** Start only the runs estimated to finish by then (epoch ms); the others are deferred (pool.ts). */
+  deadline?: number;
 }
 
 /**
@@ -428,7 +439,15 @@ export async function runExperiments(experiments: readonly Experiment[], o: RunE
     }
     if (existsSync(join(dir, "done.json")) && !p.cells.every((c) => cellDone(dir, c, p))) rmSync(join(dir, "done.json"));
   }
-  const out = await runJobs(jobs, { root, concurrency: o.concurrency ?? (Number(process.env.OMNI_JOBS) || 2), env: { OMNI_THREADS: "1" }, log: o.log, echo: o.echo ?? false });
+  const out = await runJobs(jobs, {
+    root,
+    concurrency: o.concurrency ?? (Number(process.env.OMNI_JOBS) || 2),
+    env: { OMNI_THREADS: "1" },
+    log: o.log,
+    echo: o.echo ?? false,
+    deadline: o.deadline,
+    secondsOf: jobSecondsEstimator(jobs),
+  });
   const failed = out.filter((r) => r.status === "failed" || r.status === "blocked");
   if (failed.length > 0) throw new Error(`${failed.length} job(s) failed: ${failed.map((f) => `${f.id}: ${f.error}`).join("; ")}`);
   return out;

@@ -4,6 +4,12 @@
  * so an interrupted experiment resumes. Dependencies (`after`) are honoured. Progress: jobs done/total,
  * the running ones, elapsed and ETA (weighted by each job's cost).
  *
+ * A deadline (`deadline`, epoch ms) starts only the jobs whose estimated seconds (`secondsOf`, default
+ * the job's cost) fit before it, taking the first that fits in the jobs' order; the rest are
+ * "deferred", not failed, and a later run of the pool starts them. For a session of fixed length: no
+ * job is cut off half-way (a killed job resumes from its checkpoints, but those may not outlive the
+ * machine).
+ *
  * The child is `scripts/run-job.ts`, which imports the job's module and calls its function with
  * (params, runDir); the function's return value (JSON) is written to done.json.
  */
@@ -28,9 +34,13 @@ export interface PoolOptions {
   echo?: boolean;
   /** Stop starting new jobs after the first failure (default false: run all that can run). */
   failFast?: boolean;
+  /** Start no job that would not finish by then (epoch ms; estimate from `secondsOf`). */
+  deadline?: number;
+  /** Estimated seconds of a job, for the deadline (default: its cost). */
+  secondsOf?: (job: JobSpec) => number;
 }
 
-export type JobStatus = "done" | "skipped" | "failed" | "blocked";
+export type JobStatus = "done" | "skipped" | "failed" | "blocked" | "deferred";
 
 export interface JobOutcome {
   id: string;
@@ -124,6 +134,9 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
     return s === "failed" || s === "blocked";
   });
 
+  const secondsOf = o.secondsOf ?? ((j: JobSpec) => j.cost ?? 1);
+  const fits = (j: JobSpec) => o.deadline === undefined || Date.now() + secondsOf(j) * 1000 <= o.deadline;
+
   const report = () => {
     const elapsed = (Date.now() - started) / 1000;
     const rate = ranCost > 0 ? elapsed / ranCost : NaN;
@@ -142,7 +155,7 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
       }
     }
     while (!stop && running.size < concurrency) {
-      const idx = pending.findIndex(ready);
+      const idx = pending.findIndex((j) => ready(j) && fits(j));
       if (idx < 0) break;
       const job = pending.splice(idx, 1)[0]!;
       const runDir = runDirOf(o.root, job);
@@ -165,7 +178,17 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
       running.set(job.id, p);
     }
     if (running.size === 0) {
-      // Nothing runs and nothing can start: the rest is blocked (or we stopped after a failure).
+      // Nothing runs and nothing can start: the rest waits for the next run (deadline), or is blocked
+      // (or we stopped after a failure).
+      if (!stop && o.deadline !== undefined && pending.some(ready)) {
+        const at = new Date(o.deadline).toISOString().slice(11, 16);
+        for (const j of pending.splice(0)) {
+          const why = ready(j) ? `estimated ${formatDuration(secondsOf(j))}, which does not fit before the deadline (${at} UTC)` : "waits for a deferred job";
+          outcomes.set(j.id, { id: j.id, status: "deferred", runDir: runDirOf(o.root, j), seconds: 0, error: `not started: ${why}` });
+        }
+        log(`[pool] deadline ${at} UTC: ${[...outcomes.values()].filter((x) => x.status === "deferred").length} job(s) deferred to the next run`);
+        break;
+      }
       for (const j of pending.splice(0)) {
         outcomes.set(j.id, { id: j.id, status: "blocked", runDir: runDirOf(o.root, j), seconds: 0, error: stop ? "not started after a failure (failFast)" : "dependencies not met" });
       }

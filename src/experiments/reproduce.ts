@@ -42,6 +42,8 @@ export interface ReproduceOptions {
   tailSeconds?: number;
   /** Only aggregate what exists (stages 6-7): tables, figures, findings and README from the runs done so far. */
   reportOnly?: boolean;
+  /** Start only the grid runs estimated to finish by then (epoch ms); the rest wait for the next run. */
+  deadline?: number;
 }
 
 export interface ReproduceResult {
@@ -50,6 +52,8 @@ export interface ReproduceResult {
   findings: Finding[];
   written: string[];
   seconds: number;
+  /** Grid runs not started because they would not finish before the deadline. */
+  deferred: string[];
 }
 
 export const README_BEGIN = "<!-- results: begin";
@@ -68,7 +72,8 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
     log(`\n[reproduce] stage ${n}/${total}: ${what} | size ${size.name} | elapsed ${formatDuration(elapsed)} | eta ${formatDuration(left)}`);
   };
 
-  if (!o.reportOnly) await runStages(size, experiments, log, stage);
+  let deferred: string[] = [];
+  if (!o.reportOnly) deferred = await runStages(size, experiments, log, stage, o.deadline);
   else log(`[reproduce] report only: aggregating the runs that exist (${reproStatus(size, experiments).done}/${planJobs(experiments, size).length} done)`);
 
   stage(6, "aggregation: tables, figures, findings");
@@ -97,11 +102,17 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
     written.push(resultsDir("README_results.md"));
     log(`[reproduce] results section written to ${resultsDir("README_results.md")} (README.md is only written at the default size)`);
   }
-  return { size, reports, findings: f, written, seconds: (Date.now() - started) / 1000 };
+  return { size, reports, findings: f, written, seconds: (Date.now() - started) / 1000, deferred };
 }
 
-/** Stages 1-5: corpus, LMs, encoders, features, the experiment grid. */
-async function runStages(size: ReproSize, experiments: readonly ReportedExperiment[], log: (l: string) => void, stage: (n: number, what: string) => void): Promise<void> {
+/** Stages 1-5: corpus, LMs, encoders, features, the experiment grid. Returns the ids of the deferred runs. */
+async function runStages(
+  size: ReproSize,
+  experiments: readonly ReportedExperiment[],
+  log: (l: string) => void,
+  stage: (n: number, what: string) => void,
+  deadline?: number,
+): Promise<string[]> {
   const backend = await initBackend();
   log(`[reproduce] ${describeBackend(backend)}`);
 
@@ -144,7 +155,10 @@ async function runStages(size: ReproSize, experiments: readonly ReportedExperime
   log(`[reproduce] features: ${fc.parts.written} parts written, ${fc.parts.skipped} present (${fc.seconds.toFixed(0)} s)`);
 
   stage(5, `experiment grid: ${jobs.length} runs (${done} done), ${experiments.join(", ")}`);
-  await runExperiments(experiments, { size, log });
+  const out = await runExperiments(experiments, { size, log, deadline });
+  const deferred = out.filter((r) => r.status === "deferred").map((r) => r.id);
+  if (deferred.length > 0) log(`[reproduce] ${deferred.length} run(s) deferred by the deadline; run again to continue: ${deferred.join(", ")}`);
+  return deferred;
 }
 
 /** Where a (possibly running) reproduction stands: runs done / total and the estimated work left (both cores). */

@@ -63,3 +63,24 @@ test("a failed job is reported with its log, its dependants are blocked, the res
   assert.deepEqual(again.map((o) => o.status), ["skipped", "done", "done"]);
   assert.deepEqual(marks(m), [1, 2, 2, 3]);
 });
+
+test("a deadline starts only the jobs that fit before it (first that fits, in order); the rest are deferred and a later run starts them", async () => {
+  const root = mkdtempSync(join(tmpdir(), "pool-"));
+  const m = join(root, "marks.txt");
+  // estimated seconds: 3600, 1, 1, 1; job 4 waits for job 1
+  const jobs = makeJobs("sq", FIXTURE, "square", [1, 2, 3, 4].map((x) => ({ x, marks: m })));
+  jobs.forEach((j, i) => (j.cost = i === 0 ? 3600 : 1));
+  jobs[3]!.after = [jobs[0]!.id];
+  const lines: string[] = [];
+  const deadline = Date.now() + 60_000;
+  const out = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, deadline, log: (l) => lines.push(l) });
+  assert.deepEqual(out.map((o) => o.status), ["deferred", "done", "done", "deferred"]);
+  assert.match(out[0]!.error!, /not started: estimated 1h00m.*does not fit before the deadline/);
+  assert.match(out[3]!.error!, /waits for a deferred job/);
+  assert.deepEqual(marks(m), [2, 3], "the deferred jobs did not run");
+  assert.ok(lines.some((l) => /\[pool\] deadline .* 2 job\(s\) deferred/.test(l)));
+  // the estimate is the caller's: with a smaller one (or no deadline) the next run does the rest
+  const again = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, deadline, secondsOf: () => 1, log: () => {} });
+  assert.deepEqual(again.map((o) => o.status), ["done", "skipped", "skipped", "done"]);
+  assert.deepEqual(marks(m), [1, 2, 3, 4]);
+});
