@@ -13,6 +13,9 @@
  *   npm run reproduce -- --until 14:20     start only the grid runs estimated to finish by then (UTC
  *                                          HH:MM, the next such time, or an ISO date-time); the rest,
  *                                          and the notebooks, wait for the next run
+ *   npm run reproduce -- --until 14:20 --park   start the rest too, and stop ("park") what still runs at
+ *                                          14:20: it resumes from its last checkpoint (the log names
+ *                                          the files to `git add -f` to carry it to another clone)
  */
 import { parseArgs } from "node:util";
 
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     status: { type: "boolean", default: false },
     report: { type: "boolean", default: false },
     until: { type: "string" },
+    park: { type: "boolean", default: false },
   },
 });
 
@@ -42,6 +46,7 @@ function parseUntil(s: string): number {
   return t;
 }
 const deadline = values.until !== undefined ? parseUntil(values.until) : undefined;
+if (values.park && deadline === undefined) throw new Error("--park needs --until (the time to stop at)");
 if (values.smoke) process.env.OMNI_SMOKE = "1";
 
 const { reproduce, reproStatus } = await import("../src/experiments/reproduce.js");
@@ -58,7 +63,7 @@ if (values.status) {
 
 const started = Date.now();
 const notebooks = values["no-notebooks"] || values.report ? [] : listNotebooks().filter((n) => !values.notebooks || n.split("/").pop()!.includes(values.notebooks));
-const r = await reproduce({ tailSeconds: notebooks.length * 40, reportOnly: values.report, deadline });
+const r = await reproduce({ tailSeconds: notebooks.length * 40, reportOnly: values.report, deadline, park: values.park });
 console.error(`[reproduce] pipeline done in ${formatDuration(r.seconds)}; ${r.written.length} files written`);
 
 if (r.deferred.length > 0 && notebooks.length > 0) {

@@ -415,6 +415,8 @@ export interface RunExperimentsOptions {
   echo?: boolean;
   /** Start only the runs estimated to finish by then (epoch ms); the others are deferred (pool.ts). */
   deadline?: number;
+  /** With a deadline: start the others too and stop what still runs at the deadline (parked, pool.ts). */
+  park?: boolean;
 }
 
 /**
@@ -446,6 +448,7 @@ export async function runExperiments(experiments: readonly Experiment[], o: RunE
     log: o.log,
     echo: o.echo ?? false,
     deadline: o.deadline,
+    park: o.park,
     secondsOf: jobSecondsEstimator(jobs),
   });
   const failed = out.filter((r) => r.status === "failed" || r.status === "blocked");

@@ -8,12 +8,14 @@
  * the job's cost) fit before it, taking the first that fits in the jobs' order; the rest are
  * "deferred", not failed, and a later run of the pool starts them. For a session of fixed length: no
  * job is cut off half-way (a killed job resumes from its checkpoints, but those may not outlive the
- * machine).
+ * machine). With `park`, the jobs that do not fit start as well and every job still running at the
+ * deadline is stopped there ("parked"): it resumes from its last checkpoint, which the caller carries to
+ * the next machine (a run longer than any one session gets done that way).
  *
  * The child is `scripts/run-job.ts`, which imports the job's module and calls its function with
  * (params, runDir); the function's return value (JSON) is written to done.json.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
@@ -38,9 +40,11 @@ export interface PoolOptions {
   deadline?: number;
   /** Estimated seconds of a job, for the deadline (default: its cost). */
   secondsOf?: (job: JobSpec) => number;
+  /** With a deadline: start the jobs that do not fit too, and stop the running ones at the deadline. */
+  park?: boolean;
 }
 
-export type JobStatus = "done" | "skipped" | "failed" | "blocked" | "deferred";
+export type JobStatus = "done" | "skipped" | "failed" | "blocked" | "deferred" | "parked";
 
 export interface JobOutcome {
   id: string;
@@ -70,7 +74,7 @@ function checkGraph(jobs: readonly JobSpec[]): void {
   for (const j of jobs) for (const a of j.after ?? []) if (!ids.has(a)) throw new Error(`runJobs: ${j.id} waits for unknown job ${a}`);
 }
 
-function runChild(job: JobSpec, runDir: string, o: PoolOptions, log: (l: string) => void): Promise<{ ok: boolean; error?: string }> {
+function runChild(job: JobSpec, runDir: string, o: PoolOptions, log: (l: string) => void, started: (c: ChildProcess) => void): Promise<{ ok: boolean; error?: string }> {
   mkdirSync(runDir, { recursive: true });
   const script = join(repoRoot(), "scripts", "run-job.ts");
   const child = spawn(process.execPath, ["--import", "tsx", script, job.module, job.fn, JSON.stringify(job.params), runDir], {
@@ -78,6 +82,7 @@ function runChild(job: JobSpec, runDir: string, o: PoolOptions, log: (l: string)
     env: { OMNI_THREADS: "1", ...process.env, ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started(child);
   const logFile = createWriteStream(join(runDir, "job.log"), { flags: "a" });
   let tail = "";
   const onData = (d: Buffer) => {
@@ -135,7 +140,20 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
   });
 
   const secondsOf = o.secondsOf ?? ((j: JobSpec) => j.cost ?? 1);
-  const fits = (j: JobSpec) => o.deadline === undefined || Date.now() + secondsOf(j) * 1000 <= o.deadline;
+  const fits = (j: JobSpec) =>
+    o.deadline === undefined || (o.park ? Date.now() < o.deadline : Date.now() + secondsOf(j) * 1000 <= o.deadline);
+  const children = new Map<string, ChildProcess>();
+  const parked = new Set<string>();
+  const parkTimer =
+    o.park && o.deadline !== undefined
+      ? setTimeout(() => {
+          for (const [id, c] of children) {
+            parked.add(id);
+            log(`[pool] deadline: parking ${id}`);
+            c.kill("SIGTERM");
+          }
+        }, Math.max(0, o.deadline - Date.now()))
+      : undefined;
 
   const report = () => {
     const elapsed = (Date.now() - started) / 1000;
@@ -161,9 +179,15 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
       const runDir = runDirOf(o.root, job);
       const t0 = Date.now();
       log(`[pool] start ${job.id}`);
-      const p = runChild(job, runDir, o, log).then((r) => {
+      const p = runChild(job, runDir, o, log, (c) => children.set(job.id, c)).then((r) => {
         const seconds = (Date.now() - t0) / 1000;
         running.delete(job.id);
+        children.delete(job.id);
+        if (!r.ok && parked.has(job.id)) {
+          outcomes.set(job.id, { id: job.id, status: "parked", runDir, seconds, error: `stopped at the deadline; resumes from ${join(runDir, "checkpoints")}` });
+          log(`[pool] parked ${job.id} after ${formatDuration(seconds)}`);
+          return;
+        }
         doneCost += job.cost ?? 1;
         ranCost += job.cost ?? 1;
         if (r.ok) outcomes.set(job.id, { id: job.id, status: "done", runDir, seconds, result: readDone(o.root, job) });
@@ -180,10 +204,14 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
     if (running.size === 0) {
       // Nothing runs and nothing can start: the rest waits for the next run (deadline), or is blocked
       // (or we stopped after a failure).
-      if (!stop && o.deadline !== undefined && pending.some(ready)) {
+      if (!stop && o.deadline !== undefined && (pending.some(ready) || parked.size > 0)) {
         const at = new Date(o.deadline).toISOString().slice(11, 16);
         for (const j of pending.splice(0)) {
-          const why = ready(j) ? `estimated ${formatDuration(secondsOf(j))}, which does not fit before the deadline (${at} UTC)` : "waits for a deferred job";
+          const why = !ready(j)
+            ? "waits for a deferred or parked job"
+            : o.park
+              ? `the deadline (${at} UTC) had passed`
+              : `estimated ${formatDuration(secondsOf(j))}, which does not fit before the deadline (${at} UTC)`;
           outcomes.set(j.id, { id: j.id, status: "deferred", runDir: runDirOf(o.root, j), seconds: 0, error: `not started: ${why}` });
         }
         log(`[pool] deadline ${at} UTC: ${[...outcomes.values()].filter((x) => x.status === "deferred").length} job(s) deferred to the next run`);
@@ -196,5 +224,6 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
     }
     await Promise.race(running.values());
   }
+  if (parkTimer) clearTimeout(parkTimer);
   return jobs.map((j) => outcomes.get(j.id)!);
 }

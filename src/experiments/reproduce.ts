@@ -16,7 +16,7 @@
  * pool's own line after each job.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { initBackend, describeBackend } from "../backend/index.js";
 import { openCorpus, type Split } from "../data/index.js";
 import { buildFeatureCache, EVAL_SNRS } from "../features/cache.js";
@@ -31,6 +31,7 @@ import { resolveRunConfig } from "../pipeline/config.js";
 import { EXPERIMENTS, planJobs, reproSize, runExperiments, runsRoot, secondsLeft, type ReportedExperiment, type ReproSize } from "./plan.js";
 import { findings, REPORTS, writeReport, type Finding, type Report } from "./results.js";
 import { isDone } from "./pool.js";
+import { latestCheckpoint } from "../train/checkpoint.js";
 
 export interface ReproduceOptions {
   size?: ReproSize;
@@ -44,6 +45,8 @@ export interface ReproduceOptions {
   reportOnly?: boolean;
   /** Start only the grid runs estimated to finish by then (epoch ms); the rest wait for the next run. */
   deadline?: number;
+  /** With a deadline: start the rest too and stop what still runs at the deadline (parked runs). */
+  park?: boolean;
 }
 
 export interface ReproduceResult {
@@ -52,7 +55,7 @@ export interface ReproduceResult {
   findings: Finding[];
   written: string[];
   seconds: number;
-  /** Grid runs not started because they would not finish before the deadline. */
+  /** Grid runs not started because they would not finish before the deadline, or parked at it. */
   deferred: string[];
 }
 
@@ -73,7 +76,7 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
   };
 
   let deferred: string[] = [];
-  if (!o.reportOnly) deferred = await runStages(size, experiments, log, stage, o.deadline);
+  if (!o.reportOnly) deferred = await runStages(size, experiments, log, stage, o.deadline, o.park);
   else log(`[reproduce] report only: aggregating the runs that exist (${reproStatus(size, experiments).done}/${planJobs(experiments, size).length} done)`);
 
   stage(6, "aggregation: tables, figures, findings");
@@ -112,6 +115,7 @@ async function runStages(
   log: (l: string) => void,
   stage: (n: number, what: string) => void,
   deadline?: number,
+  park?: boolean,
 ): Promise<string[]> {
   const backend = await initBackend();
   log(`[reproduce] ${describeBackend(backend)}`);
@@ -155,10 +159,24 @@ async function runStages(
   log(`[reproduce] features: ${fc.parts.written} parts written, ${fc.parts.skipped} present (${fc.seconds.toFixed(0)} s)`);
 
   stage(5, `experiment grid: ${jobs.length} runs (${done} done), ${experiments.join(", ")}`);
-  const out = await runExperiments(experiments, { size, log, deadline });
-  const deferred = out.filter((r) => r.status === "deferred").map((r) => r.id);
-  if (deferred.length > 0) log(`[reproduce] ${deferred.length} run(s) deferred by the deadline; run again to continue: ${deferred.join(", ")}`);
+  const out = await runExperiments(experiments, { size, log, deadline, park });
+  const deferred = out.filter((r) => r.status === "deferred" || r.status === "parked").map((r) => r.id);
+  if (deferred.length > 0) log(`[reproduce] ${deferred.length} run(s) deferred or parked by the deadline; run again to continue: ${deferred.join(", ")}`);
+  // the run folder (metrics.csv, val.csv, config, inputs) and its newest checkpoint (git-ignored)
+  const parked = out.filter((r) => r.status === "parked");
+  const rel = (f: string) => relative(repoRoot(), f);
+  if (parked.length > 0)
+    log(
+      `[reproduce] a parked run resumes from its folder and last checkpoint; to carry it to another clone: ` +
+        `git add ${parked.map((r) => rel(r.runDir)).join(" ")} && git add -f ${parked.flatMap((r) => parkedCheckpointFiles(r.runDir)).map(rel).join(" ")}`,
+    );
   return deferred;
+}
+
+/** The files a parked run resumes from: its newest checkpoint folder and checkpoints/latest.json. */
+export function parkedCheckpointFiles(runDir: string): string[] {
+  const dir = latestCheckpoint(join(runDir, "checkpoints"));
+  return dir ? [join(runDir, "checkpoints", "latest.json"), dir] : [];
 }
 
 /** Where a (possibly running) reproduction stands: runs done / total and the estimated work left (both cores). */

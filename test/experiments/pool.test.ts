@@ -76,11 +76,31 @@ test("a deadline starts only the jobs that fit before it (first that fits, in or
   const out = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, deadline, log: (l) => lines.push(l) });
   assert.deepEqual(out.map((o) => o.status), ["deferred", "done", "done", "deferred"]);
   assert.match(out[0]!.error!, /not started: estimated 1h00m.*does not fit before the deadline/);
-  assert.match(out[3]!.error!, /waits for a deferred job/);
+  assert.match(out[3]!.error!, /waits for a deferred or parked job/);
   assert.deepEqual(marks(m), [2, 3], "the deferred jobs did not run");
   assert.ok(lines.some((l) => /\[pool\] deadline .* 2 job\(s\) deferred/.test(l)));
   // the estimate is the caller's: with a smaller one (or no deadline) the next run does the rest
   const again = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, deadline, secondsOf: () => 1, log: () => {} });
   assert.deepEqual(again.map((o) => o.status), ["done", "skipped", "skipped", "done"]);
   assert.deepEqual(marks(m), [1, 2, 3, 4]);
+});
+
+test("with park, jobs that do not fit start anyway and are stopped at the deadline (parked, not failed); the next run starts them again", async () => {
+  const root = mkdtempSync(join(tmpdir(), "pool-"));
+  const m = join(root, "marks.txt");
+  const jobs = makeJobs("slow", FIXTURE, "slow", [{ x: 1, marks: m, ms: 60_000 }, { x: 2, marks: m, ms: 60_000 }, { x: 3, marks: m, ms: 10 }]);
+  jobs.forEach((j) => (j.cost = 3600));
+  const t0 = Date.now();
+  const lines: string[] = [];
+  const out = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, deadline: Date.now() + 4000, park: true, log: (l) => lines.push(l) });
+  assert.ok(Date.now() - t0 < 30_000, "stopped at the deadline, not after the jobs' minute");
+  assert.deepEqual(out.map((o) => o.status), ["parked", "parked", "deferred"]);
+  assert.match(out[0]!.error!, /stopped at the deadline; resumes from .*checkpoints/);
+  assert.match(out[2]!.error!, /the deadline \(.*\) had passed/);
+  assert.ok(existsSync(join(out[0]!.runDir, "started.txt")) && !existsSync(join(out[0]!.runDir, "done.json")));
+  assert.ok(lines.some((l) => /\[pool\] parked slow\/.*x=1/.test(l)));
+  // without park the same deadline defers them: nothing starts
+  const again = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, deadline: Date.now() + 4000, log: () => {} });
+  assert.deepEqual(again.map((o) => o.status), ["deferred", "deferred", "deferred"]);
+  assert.deepEqual(marks(m), [1, 2]);
 });
