@@ -335,7 +335,8 @@ export async function llmScalingReport(size: ReproSize): Promise<Report> {
     const run = experimentRuns("llm_scaling", size).find((r) => r.train.lm === lm)!;
     const sum = runSummary(resolveRunConfig(run.train).runId);
     const m = lmMetrics(size.preset, lm);
-    const row: Row = { lm, lm_params: sum?.llmParams ?? m.params ?? null, lm_val_perplexity: m.perplexity !== undefined ? round(m.perplexity) : null };
+    // the frozen LM's own parameters (a run's llmParams also counts the LoRA adapters injected into it)
+    const row: Row = { lm, lm_params: m.params ?? null, lm_val_perplexity: m.perplexity !== undefined ? round(m.perplexity) : null };
     fillCells(row, cols, (c) => s.find((r) => r.lm === lm && r.column === c));
     row.trainable_params = sum?.trainableParams ?? null;
     row.train_minutes = sum ? round(sum.trainSeconds / 60) : null;
