@@ -35,9 +35,9 @@ const { values } = parseArgs({
 function parseUntil(s: string): number {
   const hm = /^(\d{1,2}):(\d{2})$/.exec(s);
   if (hm) {
+    if (Number(hm[1]) > 23 || Number(hm[2]) > 59) throw new Error(`--until ${s}: not a time of day (HH:MM, UTC)`);
     const d = new Date();
     d.setUTCHours(Number(hm[1]), Number(hm[2]), 0, 0);
-    if (Number(hm[1]) > 23 || Number(hm[2]) > 59) throw new Error(`--until ${s}: not a time of day (HH:MM, UTC)`);
     if (d.getTime() <= Date.now()) d.setUTCDate(d.getUTCDate() + 1);
     return d.getTime();
   }

@@ -318,38 +318,40 @@ function priority(j: JobSpec): number {
  * follows the machine.
  */
 export function secondsLeft(jobs: readonly JobSpec[], cores = 2): { seconds: number; done: number; scale: number } {
-  let est = 0;
-  let actual = 0;
-  let leftTrain = 0;
-  let leftEval = 0;
-  let done = 0;
-  for (const j of jobs) {
-    const parts = estimateParts(j.params as unknown as TrainEvalParams);
-    const f = join(runsRoot(), j.id, "done.json");
-    if (existsSync(f)) {
-      done++;
-      try {
-        const r = JSON.parse(readFileSync(f, "utf8")) as Partial<TrainEvalResult>;
-        if (r.trainSeconds !== undefined && r.trainSeconds > 5) {
-          est += parts.train;
-          actual += r.trainSeconds;
-        }
-      } catch {
-        /* a done.json from another version: ignored for the scale */
-      }
-    } else {
-      leftTrain += parts.train;
-      leftEval += parts.eval;
-    }
-  }
-  // training time rescaled by the runs already trained; evaluation from the (measured) cost model
-  const scale = est > 0 ? actual / est : 1;
-  return { seconds: (leftTrain * scale + leftEval) / cores, done, scale };
+  const { scale, done } = trainScale(jobs);
+  const secondsOf = jobSecondsEstimator(jobs, scale);
+  const left = jobs.filter((j) => !existsSync(join(runsRoot(), j.id, "done.json"))).reduce((s, j) => s + secondsOf(j), 0);
+  return { seconds: left / cores, done, scale };
 }
 
-/** Estimated wall seconds of one job (on one core, beside the others), rescaled as `secondsLeft` does. */
-export function jobSecondsEstimator(jobs: readonly JobSpec[]): (job: JobSpec) => number {
-  const { scale } = secondsLeft(jobs);
+/** Measured / estimated training seconds over the runs already trained (their done.json); 1 when none. */
+function trainScale(jobs: readonly JobSpec[]): { scale: number; done: number } {
+  let est = 0;
+  let actual = 0;
+  let done = 0;
+  for (const j of jobs) {
+    const f = join(runsRoot(), j.id, "done.json");
+    if (!existsSync(f)) continue;
+    done++;
+    try {
+      const r = JSON.parse(readFileSync(f, "utf8")) as Partial<TrainEvalResult>;
+      if (r.trainSeconds !== undefined && r.trainSeconds > 5) {
+        est += estimateParts(j.params as unknown as TrainEvalParams).train;
+        actual += r.trainSeconds;
+      }
+    } catch {
+      /* a done.json from another version: ignored for the scale */
+    }
+  }
+  return { scale: est > 0 ? actual / est : 1, done };
+}
+
+/**
+ * Estimated wall seconds of one job on one core (beside the others): the cost model's training part
+ * rescaled by the runs already trained, plus its evaluation part (measured, not rescaled). The whole
+ * job, also when its run resumes part-way (so a deadline errs on the safe side).
+ */
+export function jobSecondsEstimator(jobs: readonly JobSpec[], scale = trainScale(jobs).scale): (job: JobSpec) => number {
   return (j) => {
     const parts = estimateParts(j.params as unknown as TrainEvalParams);
     return parts.train * scale + parts.eval;

@@ -229,7 +229,7 @@ export function resultsMarkdown(reports: readonly Report[], f: readonly Finding[
     const cols = ["method", "asr_4", "asr_16", "vsr_2", "vsr_5", "avsr_4_2", "avsr_4_5", "avsr_16_2", "avsr_16_5", "avg"];
     out.push(`\n### Table I (ours) — ${t1.coverage.present}/${t1.coverage.expected} cells evaluated\n`);
     out.push(tableToMarkdown([...withSpread(t1.tables.table1!, cols)].map((x, i) => ({ ...x, ...pick([t1.tables.table1![i]!], ["trained_models", "llm_passes_per_step", "trainable_params", "train_minutes"])[0] }))));
-    out.push(`\nColumns: task_audio-rate[_video-rate]; trained_models / trainable_params / train_minutes: per seed, summed over the models a method needs to cover all eight cells (train minutes on one core each: wall time on whichever 2-core machine a session had, an Intel Xeon or an AMD EPYC so far, beside whatever else ran; Omni-AVSR-S and -T took 1.6x and 1.3x as long for seed 0 as for seed 1, so compare per-step costs in \`npm run bench\`, not these). Files: \`${at}/table1/\`.\n`);
+    out.push(`\nColumns: task_audio-rate[_video-rate]; trained_models / trainable_params / train_minutes: per seed, summed over the models a method needs to cover all eight cells (train minutes on one core each: the wall time of each run on the machine that trained it, beside whatever else ran there, so not a clean cost comparison; per-step costs side by side: \`npm run bench\`). Files: \`${at}/table1/\`.\n`);
     out.push("\n### Table I (paper, LRS3)\n");
     out.push(tableToMarkdown(t1.tables.table1_paper_lrs3!, { digits: 1 }));
   }
