@@ -348,14 +348,29 @@ function trainScale(jobs: readonly JobSpec[]): { scale: number; done: number } {
 
 /**
  * Estimated wall seconds of one job on one core (beside the others): the cost model's training part
- * rescaled by the runs already trained, plus its evaluation part (measured, not rescaled). The whole
- * job, also when its run resumes part-way (so a deadline errs on the safe side).
+ * rescaled by the runs already trained, times the share of its steps still to train (a run that
+ * resumes from a checkpoint in its folder under `root` has only the rest to do), plus its evaluation
+ * part (measured, not rescaled).
  */
-export function jobSecondsEstimator(jobs: readonly JobSpec[], scale = trainScale(jobs).scale): (job: JobSpec) => number {
+export function jobSecondsEstimator(jobs: readonly JobSpec[], scale = trainScale(jobs).scale, root = runsRoot()): (job: JobSpec) => number {
   return (j) => {
-    const parts = estimateParts(j.params as unknown as TrainEvalParams);
-    return parts.train * scale + parts.eval;
+    const p = j.params as unknown as TrainEvalParams;
+    const parts = estimateParts(p);
+    return parts.train * scale * trainingLeft(join(root, j.id), resolveRunConfig(p.train).steps) + parts.eval;
   };
+}
+
+/** Share of a run's training steps still to do: 1 without a checkpoint, 0 once trained. */
+export function trainingLeft(runDir: string, steps: number): number {
+  if (existsSync(join(runDir, "done.json"))) return 0;
+  const f = join(runDir, "checkpoints", "latest.json");
+  if (!existsSync(f)) return 1;
+  try {
+    const { step } = JSON.parse(readFileSync(f, "utf8")) as { step?: number };
+    return typeof step === "number" && steps > 0 ? Math.min(1, Math.max(0, 1 - step / steps)) : 1;
+  } catch {
+    return 1;
+  }
 }
 
 /** Where the runs of this size live. */

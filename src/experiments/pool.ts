@@ -10,7 +10,10 @@
  * job is cut off half-way (a killed job resumes from its checkpoints, but those may not outlive the
  * machine). With `park`, the jobs that do not fit start as well and every job still running at the
  * deadline is stopped there ("parked"): it resumes from its last checkpoint, which the caller carries to
- * the next machine (a run longer than any one session gets done that way).
+ * the next machine (a run longer than any one session gets done that way). With `park`, one core also
+ * goes first to the longest job that cannot finish before the deadline (it spans sessions whatever the
+ * order, so it is the grid's critical path: starting it last would add sessions); the other cores take
+ * the jobs in order.
  *
  * The child is `scripts/run-job.ts`, which imports the job's module and calls its function with
  * (params, runDir); the function's return value (JSON) is written to done.json.
@@ -142,6 +145,18 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
   const secondsOf = o.secondsOf ?? ((j: JobSpec) => j.cost ?? 1);
   const fits = (j: JobSpec) =>
     o.deadline === undefined || (o.park ? Date.now() < o.deadline : Date.now() + secondsOf(j) * 1000 <= o.deadline);
+  // With park: at most one job at a time that spans sessions (estimated past the deadline) jumps the
+  // queue, the longest first; the rest keep the jobs' order.
+  const spanning = (j: JobSpec) => o.park === true && o.deadline !== undefined && Date.now() + secondsOf(j) * 1000 > o.deadline;
+  const spanningRunning = new Set<string>();
+  const pick = (): number => {
+    const startable = pending.map((j, i) => ({ j, i })).filter(({ j }) => ready(j) && fits(j));
+    if (spanningRunning.size === 0) {
+      const long = startable.filter(({ j }) => spanning(j)).sort((a, b) => secondsOf(b.j) - secondsOf(a.j));
+      if (long.length > 0) return long[0]!.i;
+    }
+    return startable.length > 0 ? startable[0]!.i : -1;
+  };
   const children = new Map<string, ChildProcess>();
   const parked = new Set<string>();
   const parkTimer =
@@ -173,9 +188,10 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
       }
     }
     while (!stop && running.size < concurrency) {
-      const idx = pending.findIndex((j) => ready(j) && fits(j));
+      const idx = pick();
       if (idx < 0) break;
       const job = pending.splice(idx, 1)[0]!;
+      if (spanning(job)) spanningRunning.add(job.id);
       const runDir = runDirOf(o.root, job);
       const t0 = Date.now();
       log(`[pool] start ${job.id}`);
@@ -183,6 +199,7 @@ export async function runJobs(jobs: readonly JobSpec[], o: PoolOptions): Promise
         const seconds = (Date.now() - t0) / 1000;
         running.delete(job.id);
         children.delete(job.id);
+        spanningRunning.delete(job.id);
         if (!r.ok && parked.has(job.id)) {
           outcomes.set(job.id, { id: job.id, status: "parked", runDir, seconds, error: `stopped at the deadline; resumes from ${join(runDir, "checkpoints")}` });
           log(`[pool] parked ${job.id} after ${formatDuration(seconds)}`);

@@ -104,3 +104,23 @@ test("with park, jobs that do not fit start anyway and are stopped at the deadli
   assert.deepEqual(again.map((o) => o.status), ["deferred", "deferred", "deferred"]);
   assert.deepEqual(marks(m), [1, 2]);
 });
+
+test("with park, one core goes first to the longest job that spans sessions; the others keep the jobs' order", async () => {
+  const root = mkdtempSync(join(tmpdir(), "pool-"));
+  const m = join(root, "marks.txt");
+  // estimated: 60 s, 60 s, 2 h, 3 h against a 4 s deadline: jobs 3 and 4 span sessions
+  const jobs = makeJobs("slow", FIXTURE, "slow", [1, 2, 3, 4].map((x) => ({ x, marks: m, ms: 60_000 })));
+  jobs.forEach((j, i) => (j.cost = [60, 60, 7200, 10800][i]!));
+  const lines: string[] = [];
+  const out = await runJobs(jobs, { root: join(root, "runs"), concurrency: 2, deadline: Date.now() + 4000, park: true, log: (l) => lines.push(l) });
+  const started = lines.filter((l) => l.startsWith("[pool] start ")).map((l) => Number(/x=(\d+)/.exec(l)![1]));
+  assert.deepEqual(started, [4, 1], "the 3 h job first, then the first job in order (not the 2 h one: one spanning job at a time)");
+  assert.deepEqual(out.map((o) => o.status), ["parked", "deferred", "deferred", "parked"]);
+  // without park, the order is the jobs' own
+  const root2 = mkdtempSync(join(tmpdir(), "pool-"));
+  const quick = makeJobs("sq", FIXTURE, "square", [1, 2, 3].map((x) => ({ x, marks: join(root2, "m.txt") })));
+  quick.forEach((j, i) => (j.cost = [1, 1, 5][i]!));
+  const lines2: string[] = [];
+  await runJobs(quick, { root: join(root2, "runs"), concurrency: 1, log: (l) => lines2.push(l) });
+  assert.deepEqual(lines2.filter((l) => l.startsWith("[pool] start ")).map((l) => Number(/x=(\d+)/.exec(l)![1])), [1, 2, 3]);
+});
