@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { buildFeatureCache, EVAL_SNRS } from "../src/features/cache.js";
 import type { Split } from "../src/data/index.js";
-import type { EncoderModality } from "../src/pretrain/encoders.js";
+import type { EncoderModality } from "../src/pretrain/encoders/index.js";
 
 const { values } = parseArgs({
   options: {

@@ -5,11 +5,11 @@
  * trained phoneme encoder); its matching parameters initialise the run.
  * Pretrains the audio and/or video encoder with CTC (phonemes / visemes) on the corpus train split,
  * resuming from data/<preset>/encoder-runs/<modality>/checkpoints, and exports the frozen encoder to
- * checkpoints/encoders/<preset>/<modality>/ (see src/pretrain/encoders.ts).
+ * checkpoints/encoders/<preset>/<modality>/ (see src/pretrain/encoders/).
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
-import { pretrainEncoder, type EncoderModality } from "../src/pretrain/encoders.js";
+import { pretrainEncoder, type EncoderModality } from "../src/pretrain/encoders/index.js";
 
 const { values } = parseArgs({
   options: {

@@ -5,13 +5,13 @@
  * Trains the preset's tokeniser (one for all sizes) and the LM(s) on the corpus's LM text, resuming an
  * interrupted run from its last checkpoint (results/pretrain/lm/tmp/<preset>/<size>/<config hash>/), and writes the
  * frozen weights, config, tokeniser, metrics and provenance to checkpoints/lm/<preset>/<size>/
- * (see src/pretrain/lm.ts). A size whose shipped checkpoint already has the same config and text is
+ * (see src/pretrain/lm/). A size whose shipped checkpoint already has the same config and text is
  * skipped unless --force. --fresh discards the intermediate checkpoints first.
  * Threads: $OMNI_THREADS (the native backend's default, 1, was the fastest measured here).
  */
 import { parseArgs } from "node:util";
 import { initBackend, describeBackend } from "../src/backend/index.js";
-import { LM_SIZE_NAMES, lmPretrainConfig, prepareLmData, readLmText, runLmPretraining, writeLmSummary } from "../src/pretrain/lm.js";
+import { LM_SIZE_NAMES, lmPretrainConfig, prepareLmData, readLmText, runLmPretraining, writeLmSummary } from "../src/pretrain/lm/index.js";
 import type { LlmSize } from "../src/models/llm.js";
 
 const { values } = parseArgs({

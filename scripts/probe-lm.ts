@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { copyProbe } from "../src/eval/copy-probe.js";
-import { COPY_PROBE_LINES, LM_SIZE_NAMES, lmPretrainConfig, loadPretrainedLm, readLmText, splitLmLines } from "../src/pretrain/lm.js";
+import { COPY_PROBE_LINES, LM_SIZE_NAMES, lmPretrainConfig, loadPretrainedLm, readLmText, splitLmLines } from "../src/pretrain/lm/index.js";
 import type { LlmSize } from "../src/models/llm.js";
 
 const { values } = parseArgs({

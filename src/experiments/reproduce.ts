@@ -20,8 +20,7 @@ import { join, relative } from "node:path";
 import { initBackend, describeBackend } from "../backend/index.js";
 import { openCorpus, type Split } from "../data/index.js";
 import { buildFeatureCache, EVAL_SNRS } from "../features/cache.js";
-import { encoderOutDir, pretrainEncoder } from "../pretrain/encoders.js";
-import { lmCheckpointDir, runLmPretraining, writeLmSummary } from "../pretrain/lm.js";
+import { ensurePretrained } from "../pretrain/ensure.js";
 import { writeCsv, type Row } from "../report/csv.js";
 import { tableToMarkdown } from "../report/table.js";
 import { closePlotBrowser } from "../plot/browser.js";
@@ -124,28 +123,12 @@ async function runStages(
   const corpus = await openCorpus(size.preset, { generateIfMissing: true });
   log(`[reproduce] corpus: ${corpus.utterances("train").length} train / ${corpus.utterances("val").length} val / ${corpus.utterances("test").length} test utterances`);
 
-  stage(2, `language models checkpoints/lm/${size.preset}`);
-  let trainedLm = false;
-  for (const lm of size.lmSizes) {
-    const dir = lmCheckpointDir(size.preset, lm);
-    if (existsSync(join(dir, "metrics.json")) && existsSync(join(dir, "model.safetensors"))) log(`[reproduce] LM ${lm}: shipped checkpoint ${dir}`);
-    else {
-      log(`[reproduce] LM ${lm}: not shipped, pretraining (npm run pretrain:lm -- --preset ${size.preset} --size ${lm})`);
-      await runLmPretraining(size.preset, lm, { log, command: `npm run reproduce (runLmPretraining ${size.preset} ${lm})` });
-      trainedLm = true;
-    }
-  }
-  if (trainedLm) writeLmSummary(size.preset);
-
-  stage(3, `encoders checkpoints/encoders/${size.preset}`);
-  for (const modality of ["audio", "video"] as const) {
-    const shipped = existsSync(join(encoderOutDir(size.preset, modality), "metrics.json"));
-    if (shipped) log(`[reproduce] ${modality} encoder: shipped checkpoint ${encoderOutDir(size.preset, modality)}`);
-    else {
-      log(`[reproduce] ${modality} encoder: not shipped, pretraining (npm run pretrain:encoders -- --preset ${size.preset} --modality ${modality})`);
-      await pretrainEncoder({ preset: size.preset, modality, log, command: `npm run reproduce (pretrainEncoder ${size.preset} ${modality})` });
-    }
-  }
+  await ensurePretrained(size.preset, {
+    lmSizes: size.lmSizes,
+    log,
+    command: "npm run reproduce",
+    onPart: (part) => (part === "lm" ? stage(2, `language models checkpoints/lm/${size.preset}`) : stage(3, `encoders checkpoints/encoders/${size.preset}`)),
+  });
 
   const jobs = planJobs(experiments, size);
   const done = jobs.filter((j) => isDone(runsRoot(), j)).length;

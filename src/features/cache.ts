@@ -37,7 +37,7 @@ import { writeFileAtomicSync } from "../util/atomic.js";
 import { dataDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
 import { hashSeed } from "../util/rng.js";
-import { audioInput, encodeInputs, loadEncoder, outputFrames, videoInput, type EncoderInput, type EncoderModality, type LoadedEncoder } from "../pretrain/encoders.js";
+import { audioInput, encodeInputs, loadEncoder, outputFrames, videoInput, type EncoderInput, type EncoderModality, type LoadedEncoder } from "../pretrain/encoders/index.js";
 import { decodeHalf, encodeHalf } from "./f16.js";
 
 export const EVAL_SNRS = [5, 2.5, 0, -2.5, -5] as const;

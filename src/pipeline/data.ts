@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openCorpus, type Split, type Utterance } from "../data/index.js";
 import { FeatureSet, featureDir } from "../features/cache.js";
-import { encoderOutDir, type EncoderFileConfig, type EncoderModality } from "../pretrain/encoders.js";
+import { encoderOutDir, type EncoderFileConfig, type EncoderModality } from "../pretrain/encoders/index.js";
 import type { AvsrSample } from "../models/avsr.js";
 import type { OracleAudio } from "./oracle.js";
 import { weightsHash } from "./inputs.js";

@@ -16,8 +16,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { defaultCorpusDir } from "../data/index.js";
 import { taskUses } from "../models/avsr.js";
-import { encoderOutDir } from "../pretrain/encoders.js";
-import { lmCheckpointDir } from "../pretrain/lm.js";
+import { encoderOutDir } from "../pretrain/encoders/index.js";
+import { lmCheckpointDir } from "../pretrain/lm/index.js";
 import type { RunConfig } from "./config.js";
 
 const memo = new Map<string, string>();

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { openCorpus } from "../data/index.js";
 import { llmConfig, type Llm, type LlmConfig, type LlmSize } from "../models/llm.js";
 import { BpeTokenizer, type BpeTokenizerJSON } from "../text/tokenizer.js";
-import { LM_PRESETS, loadPretrainedLm, lmCheckpointDir, trainLmTokenizer, type LmPreset } from "../pretrain/lm.js";
+import { LM_PRESETS, loadPretrainedLm, lmCheckpointDir, trainLmTokenizer, type LmPreset } from "../pretrain/lm/index.js";
 import { repoRoot } from "../util/paths.js";
 import type { LmSource } from "./config.js";
 

@@ -15,8 +15,8 @@
  * - audio: Whisper-like log-mel [T, 80] at 100 frames/s of the 16 kHz waveform, optionally mixed with
  *   babble (NoiseBank) at an SNR drawn from TRAIN_SNRS per sample (pretraining augmentation; makes the
  *   frozen features degrade gracefully rather than collapse in noise).
- * - video: the rendered mouth clip at `videoSize` (see encoders.ts for the choice), normalised with the
- *   paper's (0.421, 0.165); [T, S, S] at 25 fps.
+ * - video: the rendered mouth clip at `videoSize` (see encoders/config.ts for the choice), normalised with
+ *   the paper's (0.421, 0.165); [T, S, S] at 25 fps.
  */
 import type { SyntheticCorpus, Utterance } from "../data/index.js";
 import { logMel } from "../audio/features.js";

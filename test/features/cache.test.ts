@@ -2,7 +2,8 @@
  * The feature cache: float16 storage, the training-variant SNR assignment, a cache round trip equal to
  * the encoder's output, resumability, and deterministic babble conditions.
  */
-import { test } from "node:test";
+import { test, before } from "node:test";
+import { ensureSmokeModels } from "../helpers/smoke-models.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,9 +12,12 @@ import { initBackend } from "../../src/backend/index.js";
 import { openCorpus, createNoiseBank } from "../../src/data/index.js";
 import { decodeHalf, encodeHalf, toHalf } from "../../src/features/f16.js";
 import { FeatureSet, TRAIN_NOISE_LEVELS, buildFeatureCache, conditionName, featureDir, trainVariantSnrs } from "../../src/features/cache.js";
-import { audioInput, encodeInputs, loadEncoder, videoInput } from "../../src/pretrain/encoders.js";
+import { audioInput, encodeInputs, loadEncoder, videoInput } from "../../src/pretrain/encoders/index.js";
 
 const quiet = () => {};
+
+
+before(() => ensureSmokeModels());
 
 test("float16 round trip", () => {
   const x = new Float32Array([0, -0, 1, -2.5, 65504, 1e-3, 3.14159, 1e-7, 7e4, -7e4, 6.1e-5]);

@@ -5,13 +5,12 @@
  * feature cache when it is missing (seconds).
  */
 import { test, before } from "node:test";
+import { ensureSmokeModels } from "../helpers/smoke-models.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initBackend } from "../../src/backend/index.js";
-import { openCorpus } from "../../src/data/index.js";
 import { buildFeatureCache } from "../../src/features/cache.js";
 import { readCsv } from "../../src/report/csv.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
@@ -26,8 +25,7 @@ const quiet = () => {};
 const env = { ...process.env, OMNI_RESULTS_DIR: join(root, "results") };
 
 before(async () => {
-  await initBackend();
-  await openCorpus("smoke", { generateIfMissing: true });
+  await ensureSmokeModels();
   await buildFeatureCache({ preset: "smoke", log: quiet });
 });
 

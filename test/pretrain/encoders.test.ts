@@ -2,7 +2,8 @@
  * Encoder pretraining: the fast CTC loss and the MaxPoolGrad override against the stock versions, and a
  * smoke-sized pretraining run that is interrupted, resumed, exported and loaded back.
  */
-import { test } from "node:test";
+import { test, before } from "node:test";
+import { ensureSmokeModels } from "../helpers/smoke-models.js";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,13 +14,16 @@ import { openCorpus } from "../../src/data/index.js";
 import { ctcLoss } from "../../src/models/ctc.js";
 import { ctcLossFast } from "../../src/models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../../src/pretrain/encoder-kernels.js";
-import { audioInput, encodeInputs, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders.js";
+import { audioInput, encodeInputs, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders/index.js";
 import { loadSafetensorsFile } from "../../src/train/checkpoint.js";
 import { BpeTokenizer } from "../../src/text/tokenizer.js";
 import type { SyntheticCorpus } from "../../src/data/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 const quiet = () => {};
+
+
+before(() => ensureSmokeModels());
 
 test("ctcLossFast equals ctcLoss in value and gradient", async () => {
   await initBackend();

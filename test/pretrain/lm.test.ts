@@ -1,5 +1,5 @@
 /**
- * LM pretraining (src/pretrain/lm.ts) at smoke size: the tokeniser and the AVSR prompts, a tiny LM's
+ * LM pretraining (src/pretrain/lm/) at smoke size: the tokeniser and the AVSR prompts, a tiny LM's
  * validation perplexity falling, the shipped-checkpoint round trip, kill-and-resume equal to an
  * uninterrupted run, no val/test transcript in the LM text, and the shipped default checkpoints.
  */
@@ -36,7 +36,7 @@ import {
   withRepeats,
   tokenStream,
   trainLmTokenizer,
-} from "../../src/pretrain/lm.js";
+} from "../../src/pretrain/lm/index.js";
 
 before(async () => {
   await initBackend({ warn: () => {} });
@@ -249,7 +249,7 @@ function runChild(input: string, workDir: string, killAt?: number): Promise<{ ou
       WORK_DIR: workDir,
       SLOW_MS: killAt ? "150" : "0",
       BACKEND_URL: pathToFileURL(join(root, "src/backend/index.ts")).href,
-      LM_URL: pathToFileURL(join(root, "src/pretrain/lm.ts")).href,
+      LM_URL: pathToFileURL(join(root, "src/pretrain/lm/index.ts")).href,
     },
   }, killAt);
 }

@@ -1,0 +1,50 @@
+/**
+ * The pretraining data of one preset and modality (PretrainData: corpus, unit inventory, babble noise,
+ * LM tokeniser), the encoder input of an utterance, and the frame-budget batches of an epoch.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { openCorpus, createNoiseBank, frameBudgetBatches, type SyntheticCorpus, type Utterance } from "../../data/index.js";
+import type { NoiseBank } from "../../audio/noise.js";
+import { BpeTokenizer } from "../../text/tokenizer.js";
+import { repoRoot } from "../../util/paths.js";
+import { Rng, hashSeed } from "../../util/rng.js";
+import { audioInput, phonemeInventory, videoInput, visemeInventory, type EncoderInput, type EncoderModality, type UnitInventory } from "../encoder-data.js";
+import type { EncoderSpec } from "./config.js";
+
+export interface PretrainData {
+  ds: SyntheticCorpus;
+  inventory: UnitInventory;
+  noise?: NoiseBank;
+  /** The LM tokeniser, when the spec has a sub-word objective. */
+  tokenizer?: BpeTokenizer;
+  tokenizerPath?: string;
+}
+
+export function loadInput(d: PretrainData, spec: EncoderSpec, id: string, rng?: Rng, snrDb?: number | null): EncoderInput {
+  if (spec.modality === "video") return videoInput(d.ds, id, spec.videoSize);
+  return audioInput(d.ds, id, { noise: rng || snrDb !== undefined ? d.noise : undefined, rng, snrDb });
+}
+
+/** Input frames of an utterance without loading it (mel: 4 per video frame). */
+export function inputFramesOf(spec: EncoderSpec, u: Utterance): number {
+  return spec.modality === "audio" ? Math.floor(u.numSamples / 160) : u.videoFrames;
+}
+
+/** Batches (lists of utterance indices) of epoch `e`: frame-budget buckets, shuffled from (seed, e). */
+export function epochBatches(spec: EncoderSpec, utts: readonly Utterance[], seed: number, e: number): number[][] {
+  return frameBudgetBatches(
+    utts.map((u) => inputFramesOf(spec, u)),
+    { frameBudget: spec.train.frameBudget, maxBatchSize: spec.train.maxBatch, shuffle: true, seed: hashSeed("encoder-epoch", seed, e) },
+  ).batches;
+}
+
+export async function openPretrainData(preset: string, modality: EncoderModality, spec: EncoderSpec, corpusDir?: string): Promise<PretrainData> {
+  const ds = await openCorpus(preset, { dir: corpusDir, videoSize: spec.videoSize });
+  const inventory = modality === "audio" ? phonemeInventory(ds) : visemeInventory();
+  const noise = modality === "audio" ? await createNoiseBank(ds, { seed: 0 }) : undefined;
+  if (!spec.train.subword) return { ds, inventory, noise };
+  const tokenizerPath = join(repoRoot(), "checkpoints", "lm", preset, "tokenizer.json");
+  if (!existsSync(tokenizerPath)) throw new Error(`${modality} encoder: the sub-word objective needs the LM tokeniser ${tokenizerPath}: run \`npm run pretrain:lm -- --preset ${preset}\` first`);
+  return { ds, inventory, noise, tokenizer: BpeTokenizer.fromJSON(readFileSync(tokenizerPath, "utf8")), tokenizerPath };
+}
