@@ -50,7 +50,10 @@ export function copyProbe(llm: Llm, tokenizer: { encode(text: string): number[] 
     const nll = tf.tidy(() => {
       const input = tf.tensor2d(Int32Array.from(seq.slice(0, -1)), [1, seq.length - 1], "int32");
       const logp = tf.logSoftmax(llm.forward({ ids: input }).logits!) as tf.Tensor3D;
-      const picked = tf.gather(tf.reshape(logp, [seq.length - 1, -1]), tf.tensor1d(Int32Array.from(seq.slice(1)), "int32"), 1, 1);
+      // log p(seq[t + 1]) at each position t: a flat gather at t * vocab + seq[t + 1] (plain gather, valid on every backend)
+      const vocab = logp.shape[2];
+      const flatIdx = Int32Array.from(seq.slice(1), (id, t) => t * vocab + id);
+      const picked = tf.gather(tf.reshape(logp, [-1]), tf.tensor1d(flatIdx, "int32"));
       return tf.neg(picked).dataSync() as Float32Array;
     });
     // position t predicts seq[t + 1]: the first copy is predicted at 0..n-1, the second at n+1..2n

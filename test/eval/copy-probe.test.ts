@@ -48,3 +48,17 @@ test("copy probe: first and second copy NLLs are the LM's own cross-entropy on e
   assert.deepEqual(copyProbe(llm, tok, lines, { shuffle: true, seed: 4 }), copyProbe(llm, tok, lines, { shuffle: true, seed: 4 }));
   llm.dispose();
 });
+
+test("copy probe: the same numbers on the wasm backend as on the default one (a wider vocabulary, longer lines)", async () => {
+  const cfg: LlmConfig = { ...CFG, vocabSize: 400, maxSeqLen: 128 };
+  const fake = { encode: (t: string) => t.split(" ").map((w) => 8 + ((w.length * 37 + w.charCodeAt(0)) % 390)) };
+  const lines = ["one two three four five six seven eight nine ten eleven twelve", "the quick brown fox jumps over the lazy dog again and again"];
+  const llm = new Llm(cfg, new Rng(5));
+  const onDefault = copyProbe(llm, fake, lines);
+  llm.dispose();
+  await initBackend({ prefer: "wasm", warn: () => {} });
+  const again = new Llm(cfg, new Rng(5)); // the same seed: the same weights (drawn in JS)
+  const onWasm = copyProbe(again, fake, lines);
+  assert.ok(Math.abs(onWasm.firstNll - onDefault.firstNll) < 1e-4 && Math.abs(onWasm.secondNll - onDefault.secondNll) < 1e-4, `${JSON.stringify(onWasm)} vs ${JSON.stringify(onDefault)}`);
+  again.dispose();
+});
