@@ -315,13 +315,16 @@ function priority(j: JobSpec): number {
 /**
  * Estimated wall seconds left for these jobs on `cores` cores: the cost model, its training part
  * rescaled by what the runs already done took (their done.json), so the ETA of a resumed reproduction
- * follows the machine.
+ * follows the machine; the work spread over the cores, or the longest job where that is longer (a job
+ * runs on one core).
  */
 export function secondsLeft(jobs: readonly JobSpec[], cores = 2): { seconds: number; done: number; scale: number } {
   const { scale, done } = trainScale(jobs);
   const secondsOf = jobSecondsEstimator(jobs, scale);
-  const left = jobs.filter((j) => !existsSync(join(runsRoot(), j.id, "done.json"))).reduce((s, j) => s + secondsOf(j), 0);
-  return { seconds: left / cores, done, scale };
+  const each = jobs.filter((j) => !existsSync(join(runsRoot(), j.id, "done.json"))).map(secondsOf);
+  const left = each.reduce((s, x) => s + x, 0);
+  // a job runs on one core: the longest one bounds the wall time however many cores there are
+  return { seconds: Math.max(left / cores, ...each, 0), done, scale };
 }
 
 /** Measured / estimated training seconds over the runs already trained (their done.json); 1 when none. */
@@ -350,14 +353,34 @@ function trainScale(jobs: readonly JobSpec[]): { scale: number; done: number } {
  * Estimated wall seconds of one job on one core (beside the others): the cost model's training part
  * rescaled by the runs already trained, times the share of its steps still to train (a run that
  * resumes from a checkpoint in its folder under `root` has only the rest to do), plus its evaluation
- * part (measured, not rescaled).
+ * part (measured, not rescaled). A run that has trained 50 steps or more is timed by its own pace
+ * (metrics.csv) instead of the cost model.
  */
 export function jobSecondsEstimator(jobs: readonly JobSpec[], scale = trainScale(jobs).scale, root = runsRoot()): (job: JobSpec) => number {
   return (j) => {
     const p = j.params as unknown as TrainEvalParams;
     const parts = estimateParts(p);
-    return parts.train * scale * trainingLeft(join(root, j.id), resolveRunConfig(p.train).steps) + parts.eval;
+    const dir = join(root, j.id);
+    const steps = resolveRunConfig(p.train).steps;
+    const left = trainingLeft(dir, steps);
+    // a run under way (or parked) that has trained long enough is timed by its own pace
+    const pace = left > 0 ? measuredSecondsPerStep(dir) : undefined;
+    const train = pace !== undefined ? pace * steps * left : parts.train * scale * left;
+    return train + parts.eval;
   };
+}
+
+/** Seconds per training step a run has taken so far (its metrics.csv), once it has 50 steps or more. */
+export function measuredSecondsPerStep(runDir: string, minSteps = 50): number | undefined {
+  const f = join(runDir, "metrics.csv");
+  if (!existsSync(f)) return undefined;
+  const lines = readFileSync(f, "utf8").trim().split("\n");
+  if (lines.length < 2) return undefined;
+  const cols = lines[0]!.split(",");
+  const last = lines[lines.length - 1]!.split(",");
+  const step = Number(last[cols.indexOf("step")]);
+  const elapsed = Number(last[cols.indexOf("elapsed_s")]);
+  return step >= minSteps && elapsed > 0 ? elapsed / step : undefined;
 }
 
 /** Share of a run's training steps still to do: 1 without a checkpoint, 0 once trained. */

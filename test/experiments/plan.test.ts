@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXPERIMENTS, estimateParts, jobSecondsEstimator, planJobs, reproSize, trainingLeft, type TrainEvalParams } from "../../src/experiments/plan.js";
+import { EXPERIMENTS, estimateParts, jobSecondsEstimator, measuredSecondsPerStep, planJobs, reproSize, trainingLeft, type TrainEvalParams } from "../../src/experiments/plan.js";
 
-test("a run that resumes is estimated by the steps it has left; a finished one trains no more", () => {
+test("a run that resumes is estimated by the steps it has left, at its own pace once measured; a finished one trains no more", () => {
   const root = mkdtempSync(join(tmpdir(), "plan-"));
   const jobs = planJobs(EXPERIMENTS, reproSize("default"));
   const job = jobs[0]!;
@@ -19,8 +19,17 @@ test("a run that resumes is estimated by the steps it has left; a finished one t
   assert.equal(trainingLeft(dir, 4000), 0.75);
   assert.ok(Math.abs(est(job) - (2 * parts.train * 0.75 + parts.eval)) < 1e-6, "a quarter trained: three quarters left");
 
+  // once it has trained 50 steps, a run is timed by its own pace (metrics.csv), not the cost model
+  const header = "step,lr,loss,elapsed_s\n";
+  writeFileSync(join(dir, "metrics.csv"), header + "1,0.1,5,2\n49,0.1,4,98\n");
+  assert.equal(measuredSecondsPerStep(dir), undefined, "49 steps: too few to time");
+  writeFileSync(join(dir, "metrics.csv"), header + "1,0.1,5,2\n1000,0.1,4,3000\n");
+  assert.equal(measuredSecondsPerStep(dir), 3);
+  assert.ok(Math.abs(est(job) - (3 * 4000 * 0.75 + parts.eval)) < 1e-6, "3 s/step, 3,000 steps left");
+
   writeFileSync(join(dir, "checkpoints", "latest.json"), "{not json");
   assert.equal(trainingLeft(dir, 4000), 1, "an unreadable pointer counts as no progress (the safe side)");
+  assert.ok(Math.abs(est(job) - (3 * 4000 + parts.eval)) < 1e-6);
   writeFileSync(join(dir, "done.json"), "{}");
   assert.equal(trainingLeft(dir, 4000), 0);
   assert.ok(Math.abs(est(job) - parts.eval) < 1e-6, "done: only its evaluation part remains in the estimate");
