@@ -24,6 +24,7 @@ import type { Method } from "../train/methods.js";
 import { resolveRunConfig, type TrainParams } from "../pipeline/config.js";
 import { checkRunConfig, checkRunInputs, runInputs } from "../pipeline/inputs.js";
 import { resultsDir } from "../util/paths.js";
+import { readCsv } from "../report/csv.js";
 import { isSmoke } from "../util/smoke.js";
 import type { JobSpec, Params } from "./grid.js";
 import { runJobs, type JobOutcome } from "./pool.js";
@@ -374,12 +375,10 @@ export function jobSecondsEstimator(jobs: readonly JobSpec[], scale = trainScale
 export function measuredSecondsPerStep(runDir: string, minSteps = 50): number | undefined {
   const f = join(runDir, "metrics.csv");
   if (!existsSync(f)) return undefined;
-  const lines = readFileSync(f, "utf8").trim().split("\n");
-  if (lines.length < 2) return undefined;
-  const cols = lines[0]!.split(",");
-  const last = lines[lines.length - 1]!.split(",");
-  const step = Number(last[cols.indexOf("step")]);
-  const elapsed = Number(last[cols.indexOf("elapsed_s")]);
+  const rows = readCsv(f, { required: ["step", "elapsed_s"] });
+  const last = rows[rows.length - 1];
+  const step = Number(last?.step);
+  const elapsed = Number(last?.elapsed_s);
   return step >= minSteps && elapsed > 0 ? elapsed / step : undefined;
 }
 
