@@ -28,7 +28,7 @@ import { initBackend } from "../backend/index.js";
 import { corpusCer, corpusWer } from "../eval/wer.js";
 import { taskUses, type Rates } from "../models/avsr.js";
 import { TASKS, type Task } from "../models/lora.js";
-import { readCsv } from "../report/csv.js";
+import { readCsv, truncateCsvAtStep } from "../report/csv.js";
 import { PAPER_ADAMW } from "../train/optim.js";
 import { Trainer, defaultTrainerConfig } from "../train/trainer.js";
 import { methodCost, type MethodConfig } from "../train/methods.js";
@@ -129,8 +129,8 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   // validation set (opened once) and the val.csv rows the checkpoint covers
   const valPath = join(dir, "val.csv");
   const VAL_COLS = ["step", "epoch", "task", "audio_rate", "video_rate", "wer", "cer", "utterances"];
-  const kept = existsSync(valPath) ? readCsv(valPath).filter((r) => Number(r.step) <= resumed) : [];
-  writeFileAtomicSync(valPath, [VAL_COLS.join(","), ...kept.map((r) => VAL_COLS.map((k) => String(r[k])).join(","))].join("\n") + "\n");
+  if (existsSync(valPath)) truncateCsvAtStep(valPath, resumed);
+  else writeFileAtomicSync(valPath, VAL_COLS.join(",") + "\n");
   const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, oracle });
   const rates: Rates = { audio: cfg.audioRates[0]!, video: cfg.videoRates[0]! };
   const validate = (step: number): ValResult[] => {
@@ -166,7 +166,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   data.dispose();
   if (val.length === 0) {
     // resumed after the last validation: report the rows already written for the final step
-    val = kept
+    val = readCsv(valPath)
       .filter((r) => Number(r.step) === cfg.steps)
       .map((r) => ({ step: cfg.steps, epoch: Number(r.epoch), task: r.task as Task, rates: { audio: Number(r.audio_rate), video: Number(r.video_rate) }, wer: Number(r.wer), cer: Number(r.cer), utterances: Number(r.utterances) }));
     if (val.length === 0) val = validate(cfg.steps);

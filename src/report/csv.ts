@@ -20,7 +20,9 @@ export class CsvError extends Error {
 
 export function toCsv(rows: readonly Row[], columns?: readonly string[]): string {
   const fields = columns ? [...columns] : columnsOf(rows);
-  return Papa.unparse({ fields, data: rows.map((r) => fields.map((f) => r[f] ?? "")) }, { newline: "\n" }) + "\n";
+  const text = Papa.unparse({ fields, data: rows.map((r) => fields.map((f) => r[f] ?? "")) }, { newline: "\n" });
+  // papaparse ends the header with a newline when there are no rows, and the last row without one
+  return rows.length === 0 ? text : text + "\n";
 }
 
 /** Column names in first-seen order over all rows. */
@@ -62,4 +64,17 @@ export function parseCsv(text: string, file = "<csv>", o: ReadCsvOptions = {}): 
 export function readCsv(path: string, o: ReadCsvOptions = {}): Row[] {
   if (!existsSync(path)) throw new CsvError(path, "file not found");
   return parseCsv(readFileSync(path, "utf8"), path, o);
+}
+
+/**
+ * Keeps the header and the rows whose `step` is at most `step`, each cell's text as it was (a resumed
+ * run drops the log rows its checkpoint does not cover, and the rows it keeps stay byte for byte).
+ * A missing file is left missing.
+ */
+export function truncateCsvAtStep(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const text = readFileSync(path, "utf8");
+  const rows = parseCsv(text, path, { typed: false, required: ["step"] });
+  const header = Papa.parse<string[]>(text, { preview: 1 }).data[0]!;
+  writeCsvSync(path, rows.filter((r) => Number(r.step) <= step), header);
 }

@@ -11,11 +11,12 @@
  * uninterrupted one bit for bit (tested, including a SIGKILL mid-run).
  */
 import * as tf from "@tensorflow/tfjs";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../util/rng.js";
 import { Progress } from "../util/progress.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
+import { truncateCsvAtStep } from "../report/csv.js";
 import { AvsrModel, AvsrSample } from "../models/avsr.js";
 import { Task, TASKS } from "../models/lora.js";
 import { AdamW, AdamWConfig, PAPER_ADAMW, ScheduleConfig, clippedAdamWStep, cosineLr } from "./optim.js";
@@ -157,11 +158,7 @@ export class Trainer {
     this.step = ck.state.step;
     this.elapsedBefore = Number(ck.state.extra?.elapsedS ?? 0);
     // keep only the metric rows the checkpoint covers
-    if (existsSync(this.metricsPath)) {
-      const lines = readFileSync(this.metricsPath, "utf8").split("\n").filter((l) => l.length > 0);
-      const kept = [lines[0]!, ...lines.slice(1).filter((l) => Number(l.split(",")[0]) <= this.step)];
-      writeFileAtomicSync(this.metricsPath, kept.join("\n") + "\n");
-    }
+    truncateCsvAtStep(this.metricsPath, this.step);
     return this.step;
   }
 

@@ -77,7 +77,8 @@ test("CLI: train omni-st then eval writes complete hypotheses and finite scores"
 });
 
 test("an interrupted training run resumes to the same weights", async () => {
-  const params = { method: "omni-t" as const, preset: "smoke", seed: 2 };
+  // 8 training utterances in batches of 4: an epoch is 2 steps, so validation rows exist before the stop
+  const params = { method: "omni-t" as const, preset: "smoke", seed: 2, trainLimit: 8 };
   const a = join(root, "resume-a");
   const b = join(root, "resume-b");
   await trainRun(params, a, { log: quiet });
@@ -91,6 +92,8 @@ test("an interrupted training run resumes to the same weights", async () => {
   assert.deepEqual(readFileSync(join(b, "final", "model.safetensors")), wb);
   assert.ok(!existsSync(join(b, "final", "optimizer.safetensors")));
   assert.deepEqual(readCsv(join(b, "metrics.csv")).map((r) => r.loss), readCsv(join(a, "metrics.csv")).map((r) => r.loss));
+  // the resumed run's logs are the uninterrupted run's, byte for byte (rows kept at resume keep their text)
+  assert.equal(readFileSync(join(b, "val.csv"), "utf8"), readFileSync(join(a, "val.csv"), "utf8"));
   // a finished run is not retrained
   const again = await trainRun(params, b, { log: quiet });
   assert.equal(again.trainSeconds, s.trainSeconds);
