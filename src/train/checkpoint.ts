@@ -203,7 +203,25 @@ export function saveCheckpoint(root: string, c: CheckpointContent, keep = 2): st
     const all = readdirSync(root).filter((d) => /^step-\d{8}$/.test(d)).sort();
     for (const d of all.slice(0, Math.max(0, all.length - keep))) if (d !== name) rmSync(join(root, d), { recursive: true, force: true });
   }
+  removeStaleTemps(root);
   return final;
+}
+
+/** Removes the half-written `.step-*.<pid>.<ms>.tmp` folders of processes that no longer run (a run killed mid-write). */
+function removeStaleTemps(root: string): void {
+  for (const d of readdirSync(root)) {
+    const m = /^\.step-\d{8}\.(\d+)\.\d+\.tmp$/.exec(d);
+    if (m && !processAlive(Number(m[1]))) rmSync(join(root, d), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** The newest complete checkpoint under `root`, or undefined. */

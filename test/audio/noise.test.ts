@@ -53,6 +53,15 @@ test("babble sums 4 to 8 talkers and rejects too few sources", () => {
   const b = bank.babble(16000, new Rng(1));
   assert.equal(b.length, 16000);
   assert.ok(b.some((v) => v !== 0));
+  // with constant sources (unit RMS: every sample 1) each babble sample is the number of talkers
+  const ones = new NoiseBank({ babbleSources: Array.from({ length: 12 }, (_, i) => new Float32Array(100 + i).fill(1)) });
+  const counts = new Set<number>();
+  for (let seed = 0; seed < 200; seed++) {
+    const x = ones.babble(300, new Rng(seed));
+    assert.ok(x.every((v) => Math.abs(v - x[0]!) < 1e-5), "one talker count over the whole signal");
+    counts.add(Math.round(x[0]!));
+  }
+  assert.deepEqual([...counts].sort(), [4, 5, 6, 7, 8]);
   assert.throws(() => new NoiseBank({ babbleSources: sources.slice(0, 3) }), /at least 8/);
   assert.throws(() => mixAtSnr(new Float32Array(10), whiteNoise(10, new Rng(1)), 0), /silent/);
 });

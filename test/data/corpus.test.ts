@@ -181,7 +181,18 @@ test("AV sync: mouth opening correlates with audio energy, peaking near lag 0", 
 
 test("noise bank from the corpus: babble from training speech only, exact SNR on a real utterance", async () => {
   const ds = await SyntheticCorpus.open(dirA);
-  const bank = await createNoiseBank(ds, { sources: 16, seed: 1 });
+  // record which utterances the bank reads: 16 distinct training ones, none by a test speaker or of a test sentence
+  const read: string[] = [];
+  const spy = Object.assign(Object.create(ds) as typeof ds, { loadAudio: (id: string) => (read.push(id), ds.loadAudio(id)) });
+  const bank = await createNoiseBank(spy, { sources: 16, seed: 1 });
+  const train = new Map(ds.utterances("train").map((u) => [u.id, u]));
+  const test = ds.utterances("test");
+  assert.equal(new Set(read).size, 16);
+  for (const id of read) {
+    const u = train.get(id);
+    assert.ok(u, `${id} is a training utterance`);
+    assert.ok(!test.some((t) => t.speaker === u.speaker || t.text === u.text), `${id} shares no speaker or sentence with the test set`);
+  }
   const id = ds.utterances("test")[1]!.id;
   const clean = await ds.loadAudio(id);
   for (const snr of [-5, 0, 10]) assert.ok(Math.abs(measureSnr(clean, bank.mixForEval(clean, id, "babble", snr)) - snr) < 0.1);

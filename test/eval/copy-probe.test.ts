@@ -54,9 +54,12 @@ test("copy probe: the same numbers on the wasm backend as on the default one (a 
   const fake = { encode: (t: string) => t.split(" ").map((w) => 8 + ((w.length * 37 + w.charCodeAt(0)) % 390)) };
   const lines = ["one two three four five six seven eight nine ten eleven twelve", "the quick brown fox jumps over the lazy dog again and again"];
   const llm = new Llm(cfg, new Rng(5));
+  const first = tf.getBackend();
+  assert.notEqual(first, "wasm", "the default backend is not wasm here, so two backends are compared");
   const onDefault = copyProbe(llm, fake, lines);
   llm.dispose();
   await initBackend({ prefer: "wasm", warn: () => {} });
+  assert.equal(tf.getBackend(), "wasm", "wasm loaded (no silent fallback)");
   const again = new Llm(cfg, new Rng(5)); // the same seed: the same weights (drawn in JS)
   const onWasm = copyProbe(again, fake, lines);
   assert.ok(Math.abs(onWasm.firstNll - onDefault.firstNll) < 1e-4 && Math.abs(onWasm.secondNll - onDefault.secondNll) < 1e-4, `${JSON.stringify(onWasm)} vs ${JSON.stringify(onDefault)}`);

@@ -56,36 +56,39 @@ test("batched decoding equals decoding each row alone (greedy and beam)", () => 
   m.dispose();
 });
 
-test("a beam wide enough to be exhaustive finds the brute-force optimum", () => {
+test("a beam wide enough to be exhaustive finds the brute-force optimum, at every length penalty", () => {
   const V = 4;
   const m = new Llm({ ...C, vocabSize: V }, new Rng(13));
   const eos = 0;
   const maxNew = 3;
   const prefixRow = [1, 2];
-  // brute force over all sequences: score = Σ log p / n (n counts EOS when present)
+  // brute force over all sequences: every finished candidate with Σ log p and n (n counts EOS when present)
   const logProbs = (seq: number[]) =>
     tf.tidy(() => {
       const ids = tf.tensor2d([[...prefixRow, ...seq]], [1, prefixRow.length + seq.length], "int32");
       return tf.logSoftmax(m.forward({ ids }).logits!).arraySync() as number[][][];
     });
-  let best = { seq: [] as number[], score: -Infinity };
+  const finished: Array<{ seq: number[]; sum: number; n: number }> = [];
   const visit = (seq: number[], sum: number) => {
     const lp = logProbs(seq)[0]![prefixRow.length + seq.length - 1]!;
     for (let v = 0; v < V; v++) {
       const s = sum + lp[v]!;
-      if (v === eos) {
-        const score = s / (seq.length + 1);
-        if (score > best.score) best = { seq: [...seq], score };
-      } else if (seq.length + 1 === maxNew) {
-        const score = s / maxNew;
-        if (score > best.score) best = { seq: [...seq, v], score };
-      } else visit([...seq, v], s);
+      if (v === eos) finished.push({ seq: [...seq], sum: s, n: seq.length + 1 });
+      else if (seq.length + 1 === maxNew) finished.push({ seq: [...seq, v], sum: s, n: maxNew });
+      else visit([...seq, v], s);
     }
   };
   visit([], 0);
   const prefix = prefixOf(m, [prefixRow]);
-  const beam = beamSearch(m, prefix, { maxNewTokens: maxNew, eosId: eos, beamWidth: V * V, lengthPenalty: 1 });
-  assert.deepEqual(beam[0], best.seq);
+  const winners = new Set<string>();
+  for (const lengthPenalty of [0, 0.5, 1, 2]) {
+    // score = Σ log p / n^lengthPenalty
+    const best = finished.reduce((a, b) => (b.sum / b.n ** lengthPenalty > a.sum / a.n ** lengthPenalty ? b : a));
+    const beam = beamSearch(m, prefix, { maxNewTokens: maxNew, eosId: eos, beamWidth: V * V, lengthPenalty });
+    assert.deepEqual(beam[0], best.seq, `length penalty ${lengthPenalty}`);
+    winners.add(best.seq.join(","));
+  }
+  assert.ok(winners.size >= 2, "the penalties chosen change the optimum, so the penalty is really applied");
   prefix.embeds.dispose();
   m.dispose();
 });

@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { EXPERIMENTS, estimateParts, jobSecondsEstimator, measuredSecondsPerStep, planJobs, reproSize, trainingLeft, type TrainEvalParams } from "../../src/experiments/plan.js";
+import { basename, join } from "node:path";
+import { EXPERIMENTS, cellDone, evalJsonPath, estimateParts, jobSecondsEstimator, measuredSecondsPerStep, planJobs, reproSize, trainingLeft, type TrainEvalParams } from "../../src/experiments/plan.js";
 
 test("a run that resumes is estimated by the steps it has left, at its own pace once measured; a finished one trains no more", () => {
   const root = mkdtempSync(join(tmpdir(), "plan-"));
@@ -33,4 +33,27 @@ test("a run that resumes is estimated by the steps it has left, at its own pace 
   writeFileSync(join(dir, "done.json"), "{}");
   assert.equal(trainingLeft(dir, 4000), 0);
   assert.ok(Math.abs(est(job) - parts.eval) < 1e-6, "done: only its evaluation part remains in the estimate");
+});
+
+test("a planned cell is looked up under the name evaluation writes, and counts as done only with the plan's decoding settings", async () => {
+  const { evalName } = await import("../../src/pipeline/eval.js");
+  const jobs = planJobs(EXPERIMENTS, reproSize("default"));
+  const cells = jobs.flatMap((j) => (j.params as unknown as TrainEvalParams).cells);
+  assert.ok(cells.length > 100 && cells.some((c) => c.snr !== null));
+  for (const c of cells) assert.equal(basename(evalJsonPath("/r", c)), `${evalName(c.task, { audio: c.audio, video: c.video }, c.snr)}.json`);
+
+  const dir = mkdtempSync(join(tmpdir(), "cell-"));
+  const cell = { task: "avsr" as const, audio: 4, video: 2, snr: 0 };
+  const plan = { evalLimit: 300, beam: 4, maxNewTokens: 32 };
+  assert.equal(cellDone(dir, cell, plan), false, "no file");
+  mkdirSync(join(dir, "eval"));
+  const write = (j: object) => writeFileSync(evalJsonPath(dir, cell), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ...j }));
+  write({});
+  assert.equal(cellDone(dir, cell, plan), true);
+  for (const other of [{ beam: 1 }, { maxNewTokens: 16 }, { utterances: 100 }, { split: "val" }]) {
+    write(other);
+    assert.equal(cellDone(dir, cell, plan), false, JSON.stringify(other));
+  }
+  writeFileSync(evalJsonPath(dir, cell), "{ half-written");
+  assert.equal(cellDone(dir, cell, plan), false, "an unreadable result is redone");
 });

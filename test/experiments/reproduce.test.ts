@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { experimentRuns, planJobs, REPRO_SIZES, table1Cells, type TrainEvalParams } from "../../src/experiments/plan.js";
+import { experimentRuns, planJobs, REPRO_SIZES, resolveTrainRunId, table1Cells, type TrainEvalParams } from "../../src/experiments/plan.js";
 import { writeReadmeSection } from "../../src/experiments/reproduce.js";
 import { readCsv } from "../../src/report/csv.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
@@ -68,6 +68,20 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
   assert.deepEqual(t1.map((r) => r.method), ["Llama-AVSR", "Llama-MTSK", "Llama-MT", "Omni-AVSR-S", "Omni-AVSR-T", "Omni-AVSR-ST"]);
   for (const r of t1) {
     for (const c of ["asr_4", "asr_16", "vsr_2", "vsr_5", "avsr_4_2", "avsr_4_5", "avsr_16_2", "avsr_16_5", "avg"]) assert.ok(Number.isFinite(Number(r[c])), `${r.method} ${c}`);
+  }
+  // avg is the mean of the eight cells; a cell is the mean over seeds of the WER its run's eval wrote
+  const cols = ["asr_4", "asr_16", "vsr_2", "vsr_5", "avsr_4_2", "avsr_4_5", "avsr_16_2", "avsr_16_5"];
+  for (const r of t1) {
+    const m = cols.reduce((a, c) => a + Number(r[c]), 0) / cols.length;
+    assert.ok(Math.abs(Number(r.avg) - m) <= 0.011, `${r.method}: avg ${r.avg} vs mean of cells ${m}`);
+  }
+  const stRuns = experimentRuns("table1", REPRO_SIZES.smoke).filter((r) => r.train.method === "omni-st").map((r) => resolveTrainRunId(r.train));
+  assert.equal(stRuns.length, REPRO_SIZES.smoke.omniSeeds.length);
+  const wer = (runId: string, cell: string) => JSON.parse(readFileSync(join(out, "runs", runId, "eval", `${cell}.json`), "utf8")).wer as number;
+  const st = t1.find((r) => r.method === "Omni-AVSR-ST")!;
+  for (const [col, cell] of [["asr_4", "asr_4-0"], ["vsr_5", "vsr_0-5"], ["avsr_16_2", "avsr_16-2"]] as const) {
+    const m = (100 * stRuns.reduce((a, id) => a + wer(id, cell), 0)) / stRuns.length;
+    assert.ok(Math.abs(Number(st[col]) - m) <= 0.006, `Omni-AVSR-ST ${col}: ${st[col]} vs ${m} from the runs' eval files`);
   }
   assert.equal(Number(t1.find((r) => r.method === "Llama-AVSR")!.trained_models), 8);
   assert.equal(Number(t1.find((r) => r.method === "Omni-AVSR-ST")!.trained_models), 1);

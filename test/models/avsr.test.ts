@@ -126,6 +126,31 @@ test("trainable parameters are the projectors plus the strategy's LoRA adapters"
   }
 });
 
+test("each task and rate trains only its own adapters and projectors (S, T, ST)", () => {
+  const sample = { audio: tf.randomNormal([40, 6], 0, 1, "float32", 21) as tf.Tensor2D, video: tf.randomNormal([20, 5], 0, 1, "float32", 22) as tf.Tensor2D, transcript: tok.encode("the cat sat") };
+  const rates = { audio: 16, video: 2 };
+  for (const strategy of ["S", "T", "ST"] as const) {
+    const m = new AvsrModel(config(strategy), tok, new Rng(7));
+    const params = m.trainableParameters();
+    for (const task of ["asr", "vsr", "avsr"] as const) {
+      const { value, grads } = tf.variableGrads(() => m.loss([sample], task, rates), params.map(([, v]) => v));
+      // which groups (adapter lora_<x>, projector <modality>_r<rate>) got a non-zero gradient
+      const moved = new Set<string>();
+      for (const [name, v] of params) {
+        const g = grads[v.name];
+        if (!g || tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) === 0) continue;
+        moved.add(/\.(lora_\w+)\./.exec(name)?.[1] ?? /^projectors\.(\w+)\./.exec(name)![1]!);
+      }
+      tf.dispose([value, ...Object.values(grads)]);
+      const adapters = strategy === "S" ? ["lora_shared"] : strategy === "T" ? [`lora_${task}`] : [`lora_${task}`, "lora_shared"];
+      const projectors = task === "asr" ? ["audio_r16"] : task === "vsr" ? ["video_r2"] : ["audio_r16", "video_r2"];
+      assert.deepEqual([...moved].sort(), [...adapters, ...projectors].sort(), `${strategy} ${task}`);
+    }
+    m.dispose();
+  }
+  tf.dispose([sample.audio, sample.video]);
+});
+
 test("auxiliary CTC (training model): off equals the plain loss; on adds w · mean over modalities of CTC on P·Eᵀ·s", () => {
   const cfg = config("ST");
   const plain = new AvsrModel(cfg, tok, new Rng(5));

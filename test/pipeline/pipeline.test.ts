@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildFeatureCache } from "../../src/features/cache.js";
 import { readCsv } from "../../src/report/csv.js";
+import { corpusCer, corpusWer, wordEdits } from "../../src/eval/wer.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
 import { OracleAudio } from "../../src/pipeline/oracle.js";
 import { trainRun } from "../../src/pipeline/train.js";
@@ -71,7 +72,14 @@ test("CLI: train omni-st then eval writes complete hypotheses and finite scores"
   assert.equal(rows.length, 10);
   assert.ok(rows.every((r) => typeof r.ref === "string" && String(r.ref).length > 0 && "hyp" in r));
   const res = JSON.parse(readFileSync(join(out, "eval", "avsr_4-2.json"), "utf8"));
-  assert.ok(Number.isFinite(res.wer) && res.wer >= 0);
+  // the reported scores are those of the written hypotheses: per utterance and at corpus level
+  const text = readCsv(join(out, "eval", "avsr_4-2.csv"), { typed: false });
+  const pairs = text.map((r) => ({ ref: String(r.ref), hyp: String(r.hyp ?? "") }));
+  pairs.forEach((p, i) => assert.equal(Number(text[i]!.word_errors), wordEdits(p.ref, p.hyp).errors, `row ${i}`));
+  const w = corpusWer(pairs);
+  assert.equal(res.wer, w.rate);
+  assert.deepEqual([res.wordErrors, res.refWords, res.sub, res.del, res.ins], [w.errors, w.refLen, w.sub, w.del, w.ins]);
+  assert.equal(res.cer, corpusCer(pairs).rate);
   assert.equal(res.utterances, 10);
   assert.equal(res.beam, 2);
 });

@@ -1,16 +1,20 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../../src/backend/index.js";
 import { Rng } from "../../src/util/rng.js";
-import { decodeSafetensors, encodeSafetensors, latestCheckpoint, loadCheckpoint } from "../../src/train/checkpoint.js";
+import { decodeSafetensors, encodeSafetensors, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
+import { spawnSync } from "node:child_process";
 import { transcribe } from "../../src/eval/decode.js";
 import { corpusWer } from "../../src/eval/wer.js";
 import { disposeSamples } from "../../src/train/synthetic.js";
+import { trainStep } from "../../src/train/trainer.js";
+import { AdamW } from "../../src/train/optim.js";
+import type { StepPlan } from "../../src/train/methods.js";
 import { makeSetup } from "./fixture.js";
 import { runKillableChild } from "../helpers/kill-at-checkpoint.js";
 
@@ -99,6 +103,25 @@ function runChild(runDir: string, steps: number, killAt?: number): Promise<{ out
   }, killAt);
 }
 
+test("checkpoints: the newest `keep` are kept, and half-written folders of dead processes are removed", () => {
+  const root = tmp();
+  try {
+    const w = tf.variable(tf.tensor1d([1, 2, 3]), true, "w");
+    const save = (step: number) =>
+      saveCheckpoint(root, { params: [["w", w]], optimizer: { m: new Map(), v: new Map() }, state: { step, optimizer: { t: step, config: {} }, rng: {} }, config: {} }, 2);
+    // a folder left by a process killed while writing, and one of a process that still runs
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    mkdirSync(join(root, `.step-00000003.${dead}.1700000000000.tmp`), { recursive: true });
+    mkdirSync(join(root, `.step-00000003.${process.ppid}.1700000000000.tmp`));
+    for (const step of [1, 2, 3, 4]) save(step);
+    assert.deepEqual(readdirSync(root).sort(), [`.step-00000003.${process.ppid}.1700000000000.tmp`, "latest.json", "step-00000003", "step-00000004"]);
+    assert.equal(loadCheckpoint(latestCheckpoint(root)!).state.step, 4);
+    w.dispose();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test("a run killed with SIGKILL and resumed equals an uninterrupted run", async () => {
   const a = tmp();
   const b = tmp();
@@ -117,10 +140,48 @@ test("a run killed with SIGKILL and resumed equals an uninterrupted run", async 
     const pb = paramsOf(latestCheckpoint(join(b, "checkpoints"))!);
     for (const [k, v] of pa) assert.deepEqual(pb.get(k), v, k);
     assert.deepEqual(metricRows(b), metricRows(a));
-    assert.ok(!readdirSync(join(b, "checkpoints")).some((d) => d.endsWith(".tmp") && d.includes(`step-${String(steps).padStart(8, "0")}`)));
+    // no half-written folder is left, not even one of the killed process
+    assert.deepEqual(readdirSync(join(b, "checkpoints")).filter((d) => d.endsWith(".tmp")), []);
   } finally {
     rmSync(a, { recursive: true, force: true });
     rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test("a training step optimises Σ λ·L / divisor: its loss and gradient norm equal the weighted objective's", () => {
+  const dir = tmp();
+  try {
+    const s = makeSetup({ runDir: dir, seed: 11, batch: 3 });
+    const samples = s.provider(0, new Rng(3));
+    const rates = { audio: 8, video: 1 };
+    const params = s.model.trainableParameters();
+    // the objective by hand: the three task losses, weighted (1, 1.5, 1) and divided by 3, and the
+    // global norm of its gradient over the trainable parameters
+    const byHand = (w: number[], div: number) => {
+      const { value, grads } = tf.variableGrads(() => {
+        const ls = (["asr", "vsr", "avsr"] as const).map((t, i) => tf.mul(s.model.loss(samples, t, rates), w[i]!));
+        return tf.div(tf.addN(ls), div) as tf.Scalar;
+      }, params.map(([, v]) => v));
+      const g = Object.values(grads);
+      const norm = Math.sqrt(g.reduce((acc, t) => acc + (tf.sum(tf.square(t)).dataSync()[0] ?? 0), 0));
+      const loss = value.dataSync()[0]!;
+      tf.dispose([value, ...g]);
+      return { loss, norm };
+    };
+    const L = Object.fromEntries((["asr", "vsr", "avsr"] as const).map((t) => [t, tf.tidy(() => s.model.loss(samples, t, rates).dataSync()[0]!)]));
+    for (const [w, div] of [[[1, 1.5, 1], 3], [[0, 1, 0], 1], [[2, 0, 1], 4]] as const) {
+      const plan: StepPlan = { passes: (["asr", "vsr", "avsr"] as const).map((task, i) => ({ task, rates, weight: w[i]! })), divisor: div };
+      const want = byHand([...w], div);
+      // lr 0 and no weight decay: the step reads the objective without moving the parameters
+      const r = trainStep(s.model, new AdamW({ beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0 }), samples, plan, 0, 1e9);
+      assert.ok(Math.abs(r.loss - (w[0]! * L.asr! + w[1]! * L.vsr! + w[2]! * L.avsr!) / div) < 1e-5, `loss ${r.loss} for λ ${w} / ${div}`);
+      assert.ok(Math.abs(r.loss - want.loss) < 1e-5);
+      assert.ok(Math.abs(r.gradNorm - want.norm) < 1e-4 * Math.max(1, want.norm), `grad norm ${r.gradNorm} vs ${want.norm} for λ ${w} / ${div}`);
+      for (const t of ["asr", "vsr", "avsr"] as const) assert.ok(Math.abs(r.perTask[t] - L[t]!) < 1e-5, t);
+    }
+    s.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
