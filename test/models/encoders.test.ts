@@ -36,14 +36,21 @@ test("audio encoder: 100 -> 50 frames/s (ceil(T/2)), padding does not leak into 
   enc.dispose();
 });
 
-test("video encoder: [B, T, H, W] -> [B, T, dim] (25 frames/s kept)", () => {
+test("video encoder: [B, T, H, W] -> [B, T, dim] (25 frames/s kept), padding does not leak into real frames", () => {
   const enc = new VideoEncoder({ ...TR, temporalKernel: 3, channels: [4, 8], blocksPerStage: 1 }, new Rng(3));
   tf.tidy(() => {
     const rng = new Rng(4);
     const x = normalValues(rng, [2, 5, 12, 12], 1) as tf.Tensor4D;
     const out = enc.apply(x);
     assert.deepEqual(out.features.shape, [2, 5, 16]);
-    assert.ok(enc.numParams() > 0);
+    assert.deepEqual(out.lengths, [5, 5]);
+    // a clip zero-padded to 8 frames in a batch with a longer one: its real frames do not change
+    const clip = tf.slice(x, [0, 0, 0, 0], [1, 5, -1, -1]);
+    const alone = enc.apply(clip as tf.Tensor4D);
+    const padded = tf.concat([clip, tf.zeros([1, 3, 12, 12])], 1);
+    const batch = enc.apply(tf.concat([padded, normalValues(rng, [1, 8, 12, 12], 1)], 0) as tf.Tensor4D, [5, 8]);
+    assert.deepEqual(batch.lengths, [5, 8]);
+    assert.ok(maxAbsDiff(tf.slice(batch.features, [0, 0, 0], [1, 5, -1]), alone.features) < 1e-4);
   });
   enc.dispose();
 });
