@@ -27,6 +27,7 @@ import { writeCsvSync } from "../report/csv.js";
 import type { Split } from "../data/index.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { Progress } from "../util/progress.js";
+import { repoRelative } from "../util/paths.js";
 import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
 import { oracleOfRun } from "./oracle.js";
@@ -71,6 +72,7 @@ export interface EvalResult {
   checkpointStep: number;
   seconds: number;
   utterancesPerSecond: number;
+  /** The hypotheses CSV and this JSON, relative to the repository root when inside it (README, layout). */
   csv: string;
   json: string;
 }
@@ -152,8 +154,8 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     checkpointStep: step,
     seconds,
     utterancesPerSecond: utts.length / seconds,
-    csv,
-    json,
+    csv: repoRelative(csv),
+    json: repoRelative(json),
   };
   writeFileAtomicSync(json, JSON.stringify(result, null, 1) + "\n");
   built.model.dispose();

@@ -33,7 +33,7 @@ import { PAPER_ADAMW } from "../train/optim.js";
 import { Trainer, defaultTrainerConfig } from "../train/trainer.js";
 import { methodCost, type MethodConfig } from "../train/methods.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
-import { resultsDir } from "../util/paths.js";
+import { repoRelative, resultsDir } from "../util/paths.js";
 import { resolveRunConfig, type RunConfig, type TrainParams } from "./config.js";
 import { openEvalSet, openTrainData } from "./data.js";
 import { checkRunConfig, checkRunInputs, runInputs } from "./inputs.js";
@@ -53,6 +53,7 @@ export interface ValResult {
 
 export interface TrainSummary {
   runId: string;
+  /** Relative to the repository root when inside it, so the committed summaries read the same in every clone. */
   runDir: string;
   method: string;
   task?: Task;
@@ -179,7 +180,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const cost = methodCost(method);
   const summary: TrainSummary = {
     runId: cfg.runId,
-    runDir: dir,
+    runDir: repoRelative(dir),
     method: cfg.method,
     task: cfg.task,
     preset: cfg.preset,

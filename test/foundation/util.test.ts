@@ -2,11 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Rng, hashSeed } from "../../src/util/rng.js";
 import { writeFileAtomicSync } from "../../src/util/atomic.js";
 import { Progress, formatDuration } from "../../src/util/progress.js";
 import { bySize, isSmoke } from "../../src/util/smoke.js";
+import { repoRelative, repoRoot } from "../../src/util/paths.js";
 
 test("Rng: same seed, same stream; different seeds differ; state restores exactly", () => {
   const a = new Rng(42), b = new Rng(42), c = new Rng(43);
@@ -82,4 +83,13 @@ test("smoke size follows OMNI_SMOKE", () => {
   assert.equal(isSmoke({ OMNI_SMOKE: "0" }), false);
   assert.equal(isSmoke({}), false);
   assert.equal(bySize(100, 2, { OMNI_SMOKE: "yes" }), 2);
+});
+
+test("repoRelative: paths inside the repository are recorded relative to it, others stay absolute", () => {
+  const root = repoRoot();
+  assert.equal(repoRelative(join(root, "results", "runs", "r1", "eval", "asr_4-0.json")), join("results", "runs", "r1", "eval", "asr_4-0.json"));
+  assert.equal(repoRelative(join(root, "results", "..", "data", "x.csv")), join("data", "x.csv"));
+  const outside = mkdtempSync(join(tmpdir(), "omni-rel-"));
+  assert.equal(repoRelative(join(outside, "a.json")), join(outside, "a.json"));
+  assert.equal(repoRelative(join(root, "..", "sibling", "b.csv")), resolve(root, "..", "sibling", "b.csv"));
 });
