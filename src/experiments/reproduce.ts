@@ -205,7 +205,7 @@ export function resultsMarkdown(reports: readonly Report[], f: readonly Finding[
     `Written by \`npm run reproduce\` (${new Date().toISOString().slice(0, 10)}, size \`${size.name}\`). WER in %, corpus level, on the first ${size.evalLimit} test utterances ` +
       `(10 speakers never seen in training), beam ${size.beam}. "± x" is the standard deviation over seeds (Omni-AVSR rows: ${size.omniSeeds.length} seeds; ` +
       `baselines and ablations: 1 seed, no spread). Our numbers come from a synthetic corpus (espeak-ng speech, rendered lips), encoders and LMs of ` +
-      `~0.1–5 M parameters trained here, and ${resolveRunConfig({ method: "omni-st", preset: size.preset, ...(size.steps ? { steps: size.steps } : {}) }).steps.toLocaleString("en-US")} training steps per model (about an hour each on one core at the default size with the tiny LM, 5-7 h with the base LM) on 2 CPU cores: compare trends (which task/rate/method is better), not absolute values, with the paper's (LRS3, Whisper/AV-HuBERT, Llama 3.2-1B, 8 GPUs).`,
+      `~0.1–5 M parameters trained here, and ${resolveRunConfig({ method: "omni-st", preset: size.preset, ...(size.steps ? { steps: size.steps } : {}) }).steps.toLocaleString("en-US")} training steps per model (at the default size 10 min to 1.8 h each on one core with the tiny LM, 2.3 h with the small LM, 5.5 h with the base LM) on 2 CPU cores: compare trends (which task/rate/method is better), not absolute values, with the paper's (LRS3, Whisper/AV-HuBERT, Llama 3.2-1B, 8 GPUs).`,
   );
   const t1 = r("table1");
   if (t1) {
