@@ -35,7 +35,7 @@ const built = await buildModel(cfg);
 const step = restoreTrained(built.model, runDir);
 const use = taskUses(task);
 const oracle = oracleOfRun({ audioSource: cfg.audioSource ?? "encoder", seed: cfg.seed }, built.tokenizer, built.model.cfg.audioDim);
-const set = await openEvalSet(cfg.preset, v.split as Split, { needAudio: use.audio, needVideo: use.video, limit: Number(v.limit), oracle });
+const set = await openEvalSet(cfg.preset, v.split as Split, { needAudio: use.audio, needVideo: use.video, limit: Number(v.limit), oracle, audioTransform: built.audioTransform });
 const acc = emptyPositionAccuracy(Number(v.positions));
 for (let i = 0; i < set.utterances.length; i += 16) {
   const utts = set.utterances.slice(i, i + 16);

@@ -31,6 +31,8 @@ import { DEFAULT_LAMBDAS, METHODS, type Method } from "../train/methods.js";
 
 export type LmSource = "pretrained" | "random" | "auto";
 export type AudioSource = "encoder" | "oracle";
+/** "features": the cached encoder outputs as they are; "ctc-embed": with the LM embedding of the encoder's sub-word CTC posteriors appended (pipeline/ctc-embed.ts). */
+export type AudioInput = "features" | "ctc-embed";
 
 /** What a caller gives (CLI flags or a job's params). Everything but method and preset is optional. */
 export interface TrainParams {
@@ -55,6 +57,8 @@ export interface TrainParams {
   ctcWeight?: number;
   /** Where the audio features come from: the cached frozen encoder (default) or the oracle (diagnostic). */
   audioSource?: AudioSource;
+  /** How the audio features enter the projector: as cached (default) or with CTC-posterior embeddings. */
+  audioInput?: AudioInput;
   projectorHidden?: number;
   /** Training utterances used (0 = all). */
   trainLimit?: number;
@@ -149,6 +153,8 @@ export interface RunConfig extends TrainPreset {
   runId: string;
   /** Present only when > 0, so the run folders of the presets keep their config.json. */
   loraDropout?: number;
+  /** Present only when "ctc-embed" (pipeline/ctc-embed.ts), for the same reason; absent = "features". */
+  audioInput?: "ctc-embed";
   preset: string;
   method: Method;
   task?: Task;
@@ -170,7 +176,8 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const drop = c.loraDropout ? `-drop${c.loraDropout}` : "";
   const limit = preset && c.trainLimit !== preset.trainLimit ? `-n${c.trainLimit}` : "";
   const oracle = c.audioSource === "oracle" ? "-oracle" : "";
-  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${ctc}${limit}${oracle}-s${c.seed}`;
+  const input = c.audioInput === "ctc-embed" ? "-ctcemb" : "";
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${ctc}${input}${limit}${oracle}-s${c.seed}`;
 }
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
@@ -213,6 +220,11 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
   };
   if (p.loraDropout !== undefined && !(p.loraDropout >= 0 && p.loraDropout < 1)) throw new Error(`loraDropout must be in [0, 1), got ${p.loraDropout}`);
   if (p.loraDropout) c.loraDropout = p.loraDropout;
+  if (p.audioInput !== undefined && p.audioInput !== "features" && p.audioInput !== "ctc-embed") throw new Error(`audioInput must be features or ctc-embed, got ${JSON.stringify(p.audioInput)}`);
+  if (p.audioInput === "ctc-embed") {
+    if (p.audioSource === "oracle") throw new Error("audioInput ctc-embed needs the encoder's features, not the oracle");
+    c.audioInput = "ctc-embed";
+  }
   if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);
   if (c.checkpointEvery > c.steps) c.checkpointEvery = c.steps;
   return { ...c, runId: p.runId ?? defaultRunId(c) };

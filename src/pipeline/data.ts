@@ -69,6 +69,22 @@ export interface TrainDataOptions {
   needVideo: boolean;
   /** Audio from the oracle instead of the cached encoder outputs (diagnostic; no noise augmentation). */
   oracle?: OracleAudio;
+  /** Applied to every cached audio frame sequence (the run's `audioInput`; BuiltModel.audioTransform). */
+  audioTransform?: AudioTransform;
+}
+
+/** A frozen per-utterance transform of cached audio features ([T, D] -> [T, D']; pipeline/ctc-embed.ts). */
+export interface AudioTransform {
+  apply(h: tf.Tensor2D): tf.Tensor2D;
+}
+
+/** The cached features of `id`, through `transform` when there is one. */
+function audioTensorOf(set: FeatureSet, id: string, transform?: AudioTransform): tf.Tensor2D {
+  const h = tensorOf(set, id);
+  if (!transform) return h;
+  const x = transform.apply(h);
+  h.dispose();
+  return x;
 }
 
 export interface TrainData {
@@ -118,7 +134,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
       } else if (clean) {
         const noisy = variants.length > 0 && rng.next() >= 1 / 7;
         const set = noisy ? variants[rng.int(0, variants.length)]! : clean;
-        s.audio = tensorOf(set, id);
+        s.audio = audioTensorOf(set, id, o.audioTransform);
         live.push(s.audio);
       }
       if (video) {
@@ -148,10 +164,16 @@ export interface EvalSet {
   video?: FeatureSet;
   /** Audio from the oracle (diagnostic runs) instead of `audio`. */
   oracle?: OracleAudio;
+  /** Applied to the cached audio features (the run's `audioInput`). */
+  audioTransform?: AudioTransform;
 }
 
 /** Features of a split for evaluation: audio at `audioCondition` (clean / babble<snr>), video clean. */
-export async function openEvalSet(preset: string, split: Split, o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number; oracle?: OracleAudio }): Promise<EvalSet> {
+export async function openEvalSet(
+  preset: string,
+  split: Split,
+  o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number; oracle?: OracleAudio; audioTransform?: AudioTransform },
+): Promise<EvalSet> {
   const utterances = await splitUtterances(preset, split, o.limit ?? 0);
   if (o.oracle && o.audioCondition && o.audioCondition !== "clean") throw new Error(`oracle audio has no noisy condition (asked for ${o.audioCondition})`);
   return {
@@ -159,6 +181,7 @@ export async function openEvalSet(preset: string, split: Split, o: { audioCondit
     audio: o.needAudio && !o.oracle ? openSet(preset, encoderRef(preset, "audio"), split, o.audioCondition ?? "clean") : undefined,
     video: o.needVideo ? openSet(preset, encoderRef(preset, "video"), split, "clean") : undefined,
     oracle: o.needAudio ? o.oracle : undefined,
+    audioTransform: o.needAudio ? o.audioTransform : undefined,
   };
 }
 
@@ -170,7 +193,7 @@ function oracleTensor(oracle: OracleAudio, u: Utterance): tf.Tensor2D {
 /** Samples (no transcript) of the given utterances; the caller disposes them with `disposeSamples`. */
 export function evalSamples(set: EvalSet, utts: readonly Utterance[]): AvsrSample[] {
   return utts.map((u) => ({
-    audio: set.oracle ? oracleTensor(set.oracle, u) : set.audio ? tensorOf(set.audio, u.id) : undefined,
+    audio: set.oracle ? oracleTensor(set.oracle, u) : set.audio ? audioTensorOf(set.audio, u.id, set.audioTransform) : undefined,
     video: set.video ? tensorOf(set.video, u.id) : undefined,
   }));
 }

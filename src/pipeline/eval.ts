@@ -104,7 +104,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const step = restoreTrained(built.model, runDir);
   if (step < cfg.steps) log(`[eval] warning: ${cfg.runId} checkpoint is at step ${step} of ${cfg.steps}`);
   const oracle = oracleOfRun({ audioSource: cfg.audioSource ?? "encoder", seed: cfg.seed }, built.tokenizer, built.model.cfg.audioDim);
-  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, oracle });
+  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, oracle, audioTransform: built.audioTransform });
   const utts = set.utterances;
   const name = evalName(p.task, p.rates, snr, p.noise ?? "babble");
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
@@ -159,6 +159,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   };
   writeFileAtomicSync(json, JSON.stringify(result, null, 1) + "\n");
   built.model.dispose();
+  built.audioTransform?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);
   return result;
 }

@@ -20,6 +20,7 @@ import { resultsDir } from "../util/paths.js";
 import type { BpeTokenizer } from "../text/tokenizer.js";
 import type { RunConfig } from "./config.js";
 import { resolveLm, type ResolvedLm } from "./lm.js";
+import { ctcEmbeddingOfRun, type CtcEmbedding } from "./ctc-embed.js";
 import { disposeSamples, encoderRef, evalLength, evalSamples, type EvalSet } from "./data.js";
 import type { Utterance } from "../data/index.js";
 
@@ -109,6 +110,8 @@ export interface BuiltModel {
   model: AvsrModel;
   tokenizer: BpeTokenizer;
   lm: ResolvedLm;
+  /** The run's audio transform (`audioInput: "ctc-embed"`), for the data openers; undefined = features as cached. */
+  audioTransform?: CtcEmbedding;
 }
 
 /** A fresh model for a run config (trainable weights initialised from the run's seed). */
@@ -116,8 +119,13 @@ export async function buildModel(c: RunConfig, log: (l: string) => void = () => 
   const lm = await resolveLm(c.preset, c.lm, c.lmSource, log);
   const a = encoderRef(c.preset, "audio");
   const v = encoderRef(c.preset, "video");
-  const model = new AvsrTrainModel(avsrConfigOf(c, lm, a.dim, v.dim), lm.tokenizer, new Rng(c.seed).fork("avsr-model"), lm.llm, c.ctcWeight ?? 0);
-  return { model, tokenizer: lm.tokenizer, lm };
+  const rng = new Rng(c.seed).fork("avsr-model");
+  // the CTC embedding reads the LM's token table, so a random LM is made here (as AvsrModel would make it)
+  const llm = c.audioInput === "ctc-embed" ? (lm.llm ?? new Llm(lm.config, rng.fork("llm"))) : lm.llm;
+  const audioTransform = llm ? ctcEmbeddingOfRun(c, llm) : undefined;
+  const audioDim = audioTransform ? audioTransform.outDim : a.dim;
+  const model = new AvsrTrainModel(avsrConfigOf(c, lm, audioDim, v.dim), lm.tokenizer, rng, llm, c.ctcWeight ?? 0);
+  return { model, tokenizer: lm.tokenizer, lm, audioTransform };
 }
 
 /** results/runs/<id>, or the path itself when `run` is a path to a run folder. */

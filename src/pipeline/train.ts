@@ -116,7 +116,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
   const oracle = oracleOfRun(cfg, tokenizer, model.cfg.audioDim);
   const data = await openTrainData(
-    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, oracle },
+    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, oracle, audioTransform: built.audioTransform },
     tokenizer,
   );
   const resumed = trainer.resume();
@@ -132,7 +132,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const VAL_COLS = ["step", "epoch", "task", "audio_rate", "video_rate", "wer", "cer", "utterances"];
   if (existsSync(valPath)) truncateCsvAtStep(valPath, resumed);
   else writeFileAtomicSync(valPath, VAL_COLS.join(",") + "\n");
-  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, oracle });
+  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, oracle, audioTransform: built.audioTransform });
   const rates: Rates = { audio: cfg.audioRates[0]!, video: cfg.videoRates[0]! };
   const validate = (step: number): ValResult[] => {
     const out: ValResult[] = [];
@@ -160,6 +160,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
       data.dispose();
       trainer.dispose();
       model.dispose();
+      built.audioTransform?.dispose();
       throw new Error(`stopped after step ${until} (stopAfter)`);
     }
     val = validate(end);
@@ -204,6 +205,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   writeFileAtomicSync(summaryPath, JSON.stringify(summary, null, 1) + "\n");
   trainer.dispose();
   model.dispose();
+  built.audioTransform?.dispose();
   log(`[train] ${cfg.runId} done: ${cfg.steps} steps in ${trainSeconds.toFixed(0)} s (${summary.tokensPerSecond.toFixed(0)} tok/s)`);
   return summary;
 }
