@@ -10,7 +10,6 @@ import { initBackend } from "../src/backend/index.js";
 import { taskUses, type Task } from "../src/models/avsr.js";
 import { disposeSamples, evalSamples, openEvalSet } from "../src/pipeline/data.js";
 import { buildModel, readRunConfig, restoreTrained, runDirOf } from "../src/pipeline/model.js";
-import { oracleOfRun } from "../src/pipeline/oracle.js";
 import { emptyPositionAccuracy, teacherForcedAccuracy } from "../src/eval/position-accuracy.js";
 import type { Split } from "../src/data/plan.js";
 
@@ -34,8 +33,7 @@ const rates = { audio: a!, video: vr! };
 const built = await buildModel(cfg);
 const step = restoreTrained(built.model, runDir);
 const use = taskUses(task);
-const oracle = oracleOfRun({ audioSource: cfg.audioSource ?? "encoder", seed: cfg.seed }, built.tokenizer, built.model.cfg.audioDim);
-const set = await openEvalSet(cfg.preset, v.split as Split, { needAudio: use.audio, needVideo: use.video, limit: Number(v.limit), oracle, audioTransform: built.audioTransform });
+const set = await openEvalSet(cfg.preset, v.split as Split, { needAudio: use.audio, needVideo: use.video, limit: Number(v.limit), ...built.audio });
 const acc = emptyPositionAccuracy(Number(v.positions));
 for (let i = 0; i < set.utterances.length; i += 16) {
   const utts = set.utterances.slice(i, i + 16);

@@ -30,7 +30,6 @@ import { Progress } from "../util/progress.js";
 import { repoRelative } from "../util/paths.js";
 import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
-import { oracleOfRun } from "./oracle.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 
@@ -103,8 +102,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
   if (step < cfg.steps) log(`[eval] warning: ${cfg.runId} checkpoint is at step ${step} of ${cfg.steps}`);
-  const oracle = oracleOfRun({ audioSource: cfg.audioSource ?? "encoder", seed: cfg.seed }, built.tokenizer, built.model.cfg.audioDim);
-  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, oracle, audioTransform: built.audioTransform });
+  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
   const utts = set.utterances;
   const name = evalName(p.task, p.rates, snr, p.noise ?? "babble");
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
@@ -159,7 +157,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   };
   writeFileAtomicSync(json, JSON.stringify(result, null, 1) + "\n");
   built.model.dispose();
-  built.audioTransform?.dispose();
+  built.audio.audioTransform?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);
   return result;
 }

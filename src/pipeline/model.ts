@@ -21,6 +21,7 @@ import type { BpeTokenizer } from "../text/tokenizer.js";
 import type { RunConfig } from "./config.js";
 import { resolveLm, type ResolvedLm } from "./lm.js";
 import { ctcEmbeddingOfRun, type CtcEmbedding } from "./ctc-embed.js";
+import { oracleOfRun, type OracleAudio } from "./oracle.js";
 import { disposeSamples, encoderRef, evalLength, evalSamples, type EvalSet } from "./data.js";
 import type { Utterance } from "../data/index.js";
 
@@ -110,8 +111,13 @@ export interface BuiltModel {
   model: AvsrModel;
   tokenizer: BpeTokenizer;
   lm: ResolvedLm;
-  /** The run's audio transform (`audioInput: "ctc-embed"`), for the data openers; undefined = features as cached. */
-  audioTransform?: CtcEmbedding;
+  /**
+   * Where the run's audio comes from, for the data openers (`openTrainData`, `openEvalSet`: spread it into
+   * their options): the oracle (`audioSource: "oracle"`) or the CTC embedding (`audioInput: "ctc-embed"`);
+   * neither = the cached encoder features as they are. Built here, once, so that training, validation,
+   * evaluation, the probes and the elastic demo all read a run's audio the same way.
+   */
+  audio: { oracle?: OracleAudio; audioTransform?: CtcEmbedding };
 }
 
 /** A fresh model for a run config (trainable weights initialised from the run's seed). */
@@ -125,7 +131,8 @@ export async function buildModel(c: RunConfig, log: (l: string) => void = () => 
   const audioTransform = llm ? ctcEmbeddingOfRun(c, llm) : undefined;
   const audioDim = audioTransform ? audioTransform.outDim : a.dim;
   const model = new AvsrTrainModel(avsrConfigOf(c, lm, audioDim, v.dim), lm.tokenizer, rng, llm, c.ctcWeight ?? 0);
-  return { model, tokenizer: lm.tokenizer, lm, audioTransform };
+  const oracle = oracleOfRun({ audioSource: c.audioSource ?? "encoder", seed: c.seed }, lm.tokenizer, audioDim);
+  return { model, tokenizer: lm.tokenizer, lm, audio: { oracle, audioTransform } };
 }
 
 /** results/runs/<id>, or the path itself when `run` is a path to a run folder. */

@@ -39,7 +39,6 @@ import { openEvalSet, openTrainData } from "./data.js";
 import { checkRunConfig, checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, finalWeightsDir } from "./model.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
-import { oracleOfRun } from "./oracle.js";
 
 export interface ValResult {
   step: number;
@@ -114,9 +113,8 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   tcfg.checkpointEvery = cfg.checkpointEvery;
   const trainer = new Trainer(model, tcfg, { runDir: dir, runConfig: cfg, tokenizer: tokenizer.toJSON(), progressWrite: log, progressIntervalMs: o.progressIntervalMs ?? 5000 });
   const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
-  const oracle = oracleOfRun(cfg, tokenizer, model.cfg.audioDim);
   const data = await openTrainData(
-    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, oracle, audioTransform: built.audioTransform },
+    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, ...built.audio },
     tokenizer,
   );
   const resumed = trainer.resume();
@@ -132,7 +130,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const VAL_COLS = ["step", "epoch", "task", "audio_rate", "video_rate", "wer", "cer", "utterances"];
   if (existsSync(valPath)) truncateCsvAtStep(valPath, resumed);
   else writeFileAtomicSync(valPath, VAL_COLS.join(",") + "\n");
-  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, oracle, audioTransform: built.audioTransform });
+  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, ...built.audio });
   const rates: Rates = { audio: cfg.audioRates[0]!, video: cfg.videoRates[0]! };
   const validate = (step: number): ValResult[] => {
     const out: ValResult[] = [];
@@ -160,7 +158,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
       data.dispose();
       trainer.dispose();
       model.dispose();
-      built.audioTransform?.dispose();
+      built.audio.audioTransform?.dispose();
       throw new Error(`stopped after step ${until} (stopAfter)`);
     }
     val = validate(end);
@@ -205,7 +203,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   writeFileAtomicSync(summaryPath, JSON.stringify(summary, null, 1) + "\n");
   trainer.dispose();
   model.dispose();
-  built.audioTransform?.dispose();
+  built.audio.audioTransform?.dispose();
   log(`[train] ${cfg.runId} done: ${cfg.steps} steps in ${trainSeconds.toFixed(0)} s (${summary.tokensPerSecond.toFixed(0)} tok/s)`);
   return summary;
 }

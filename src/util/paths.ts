@@ -5,7 +5,7 @@
  * Results of a smoke run (OMNI_SMOKE=1, as in `npm test`) go to results/smoke/ (git-ignored), so a test
  * never overwrites the committed results of the full reproduction. OMNI_RESULTS_DIR overrides both.
  */
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isSmoke } from "./smoke.js";
@@ -25,12 +25,12 @@ export function repoRoot(): string {
 }
 
 /**
- * `p` relative to the repository root when it lies inside it, else `p` unchanged: how result files
+ * `p` relative to the repository root when it lies inside it, else its absolute path: how result files
  * (eval JSONs, summary.json) record paths, so that they read the same in every clone.
  */
 export function repoRelative(p: string): string {
   const r = relative(repoRoot(), resolve(p));
-  return r === "" || r.startsWith("..") || isAbsolute(r) ? resolve(p) : r;
+  return r === "" || r === ".." || r.startsWith(`..${sep}`) || isAbsolute(r) ? resolve(p) : r;
 }
 
 export function resultsDir(...parts: string[]): string {

@@ -81,12 +81,12 @@ test("run config: audioInput ctc-embed shows in the run id and config, features 
 test("ctc-embed: the audio projector widens by the LM width; train and eval run end to end (smoke)", async () => {
   const base = await buildModel(resolveRunConfig({ method: "omni-st", preset: "smoke" }));
   const built = await buildModel(resolveRunConfig({ method: "omni-st", preset: "smoke", audioInput: "ctc-embed" }));
-  assert.ok(built.audioTransform && !base.audioTransform);
+  assert.ok(built.audio.audioTransform && !base.audio.audioTransform);
   assert.equal(built.model.cfg.audioDim, base.model.cfg.audioDim + built.model.cfg.llm.dim);
   assert.equal(built.model.cfg.videoDim, base.model.cfg.videoDim);
   base.model.dispose();
   built.model.dispose();
-  built.audioTransform!.dispose();
+  built.audio.audioTransform!.dispose();
 
   const out = join(root, "run");
   const go = (script: string, args: string[]) => {
