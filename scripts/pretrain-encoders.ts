@@ -1,12 +1,18 @@
 /**
  * npm run pretrain:encoders -- --preset <smoke|default> [--modality audio|video|all] [--seed N]
- *                              [--steps N] [--lr X] [--warmup N] [--init-from DIR] [--force]
+ *                              [--steps N] [--lr X] [--warmup N] [--init-from DIR] [--layers N]
+ *                              [--out DIR] [--work DIR] [--force]
  * --init-from: warm start from an exported encoder folder (e.g. to add the sub-word objective to a
  * trained phoneme encoder); its matching parameters initialise the run.
+ * --layers: transformer blocks instead of the preset's (with --init-from, the extra blocks start at random).
+ * --out / --work: export folder and working folder (checkpoints), instead of the shipped encoder's
+ * checkpoints/encoders/<preset>/<modality> and data/<preset>/encoder-runs/<modality>: an experiment
+ * that leaves the shipped encoder alone.
  * Pretrains the audio and/or video encoder with CTC (phonemes / visemes) on the corpus train split,
  * resuming from data/<preset>/encoder-runs/<modality>/checkpoints, and exports the frozen encoder to
  * checkpoints/encoders/<preset>/<modality>/ (see src/pretrain/encoders/).
  */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { pretrainEncoder, type EncoderModality } from "../src/pretrain/encoders/index.js";
@@ -20,11 +26,15 @@ const { values } = parseArgs({
     lr: { type: "string" },
     warmup: { type: "string" },
     "init-from": { type: "string" },
+    layers: { type: "string" },
+    out: { type: "string" },
+    work: { type: "string" },
     force: { type: "boolean", default: false },
   },
 });
 const mods: EncoderModality[] = values.modality === "all" ? ["audio", "video"] : [values.modality as EncoderModality];
 for (const m of mods) if (m !== "audio" && m !== "video") throw new Error(`--modality must be audio, video or all, got ${m}`);
+if ((values.out || values.work) && mods.length !== 1) throw new Error("--out and --work name one encoder's folders: give --modality audio or video");
 const backend = await initBackend();
 console.error(`backend: ${backend.name} (${backend.reason})`);
 for (const modality of mods) {
@@ -38,6 +48,9 @@ for (const modality of mods) {
       ...(values.warmup ? { warmup: Number(values.warmup) } : {}),
       ...(values["init-from"] ? { initFrom: values["init-from"] } : {}),
     },
+    ...(values.layers ? { layers: Number(values.layers) } : {}),
+    ...(values.out ? { outDir: resolve(values.out) } : {}),
+    ...(values.work ? { workDir: resolve(values.work) } : {}),
     force: values.force,
     command: `npm run pretrain:encoders -- ${process.argv.slice(2).join(" ")}`,
   });

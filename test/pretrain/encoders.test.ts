@@ -14,7 +14,7 @@ import { openCorpus } from "../../src/data/index.js";
 import { ctcLoss } from "../../src/models/ctc.js";
 import { ctcLossFast } from "../../src/models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../../src/pretrain/encoder-kernels.js";
-import { audioInput, encodeInputs, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders/index.js";
+import { audioInput, encodeInputs, encoderSpec, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders/index.js";
 import { loadSafetensorsFile } from "../../src/train/checkpoint.js";
 import { BpeTokenizer } from "../../src/text/tokenizer.js";
 import type { SyntheticCorpus } from "../../src/data/index.js";
@@ -143,4 +143,12 @@ test("smoke pretraining: interrupted + resumed equals uninterrupted; export load
   const warm = loadSafetensorsFile(join(root, "c-out", "encoder.safetensors")).tensors;
   assert.deepEqual([...warm.keys()].sort(), [...src.keys()].sort());
   for (const [k, t] of src) assert.deepEqual(warm.get(k)!.data, t.data, k);
+  // a deeper warm start (--layers): the source's blocks and heads are copied, the extra block is new
+  await pretrainEncoder({ ...base, layers: 2, train: { ...train, steps: 1, lr: 0, initFrom: join(root, "a-out") }, workDir: join(root, "d"), outDir: join(root, "d-out") });
+  const deep = loadSafetensorsFile(join(root, "d-out", "encoder.safetensors")).tensors;
+  const extra = [...deep.keys()].filter((k) => !src.has(k));
+  assert.ok(extra.length > 0 && extra.every((k) => k.includes(".1.")), `new tensors: ${extra.join(", ")}`);
+  for (const [k, t] of src) assert.deepEqual(deep.get(k)!.data, t.data, k);
+  assert.equal(loadEncoder("smoke", "audio", join(root, "d-out")).spec.audio!.nLayers, 2);
+  assert.throws(() => encoderSpec("smoke", "audio", {}, 0), /positive integer/);
 });

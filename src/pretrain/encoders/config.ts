@@ -99,9 +99,16 @@ export const ENCODER_PRESETS: Record<string, Record<EncoderModality, EncoderSpec
   },
 };
 
-export function encoderSpec(preset: string, modality: EncoderModality, overrides: Partial<EncoderTrainConfig> = {}): EncoderSpec {
+/**
+ * The spec of a preset and modality, with `overrides` of its training config and, if `layers` is
+ * given, that many transformer blocks instead of the preset's (a deeper encoder warm-started with
+ * `initFrom` keeps the blocks it shares with the source and starts the rest at random).
+ */
+export function encoderSpec(preset: string, modality: EncoderModality, overrides: Partial<EncoderTrainConfig> = {}, layers?: number): EncoderSpec {
   const p = ENCODER_PRESETS[preset];
   if (!p) throw new Error(`unknown encoder preset ${preset} (known: ${Object.keys(ENCODER_PRESETS).join(", ")})`);
   const s = p[modality];
-  return { ...s, train: { ...s.train, ...overrides } };
+  if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1)) throw new Error(`encoder layers must be a positive integer, got ${layers}`);
+  const deeper = <C extends { nLayers: number }>(c: C | undefined): C | undefined => (c && layers !== undefined ? { ...c, nLayers: layers } : c);
+  return { ...s, ...(s.audio ? { audio: deeper(s.audio) } : {}), ...(s.video ? { video: deeper(s.video) } : {}), train: { ...s.train, ...overrides } };
 }

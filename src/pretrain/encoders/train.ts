@@ -50,6 +50,8 @@ export interface PretrainOptions {
   seed?: number;
   /** Overrides of the preset's training config (tests: fewer steps). */
   train?: Partial<EncoderTrainConfig>;
+  /** Transformer blocks, if not the preset's (see `encoderSpec`). */
+  layers?: number;
   /** Working folder (checkpoints, log); default data/<preset>/encoder-runs/<modality>. */
   workDir?: string;
   /** Where the frozen encoder is exported; default checkpoints/encoders/<preset>/<modality>. */
@@ -95,7 +97,7 @@ export interface EncoderPretrainResult {
 export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretrainResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const seed = o.seed ?? 0;
-  const spec = encoderSpec(o.preset, o.modality, o.train);
+  const spec = encoderSpec(o.preset, o.modality, o.train, o.layers);
   const outDir = o.outDir ?? encoderOutDir(o.preset, o.modality);
   if (!o.force && existsSync(join(outDir, "metrics.json"))) {
     log(`[pretrain ${o.modality}] ${outDir} exists (use --force to retrain)`);
