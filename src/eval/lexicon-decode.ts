@@ -1,0 +1,179 @@
+/**
+ * A conventional reference recogniser for the audio encoder: its greedy phoneme-CTC string, segmented
+ * into words with a pronunciation lexicon and a word-bigram LM (no LLM). It answers "how many words do
+ * the encoder's phonemes hold?", so that the LLM's WER (issue 5) can be read against what a classical
+ * phoneme + lexicon + LM decoder gets from the same frozen encoder.
+ *
+ *   score(words) = Σ_k [ lmWeight · log P(w_k | w_{k−1}) + log P(pron | w_k) − editCost · edits_k ]
+ *                  − skipCost · (phones left out) + lmWeight · log P(</s> | w_K)
+ *
+ * edits_k: Levenshtein distance between the phones a word spans and one of its pronunciations (spans of
+ * the pronunciation's length ± 1). Search: left to right over phone positions, the hypotheses ending at
+ * a position recombined by their last word (the bigram state) and cut to the `beam` best.
+ * Pronunciations come from the training alignments (the phones inside each word's interval), so the
+ * accents of the corpus voices are all there; the LM from text (e.g. the LMs' pretraining text).
+ */
+
+export interface AlignedUtterance {
+  words: ReadonlyArray<readonly [string, number, number]>;
+  phonemes: ReadonlyArray<readonly [string, number, number]>;
+}
+
+/** word -> its pronunciations (phone strings) with log P(pron | word). */
+export type Pronunciations = Map<string, { phones: string[]; logPrior: number }[]>;
+
+/**
+ * Pronunciations seen in aligned utterances: a phone belongs to the word whose interval holds its
+ * midpoint. Variants seen in less than `minShare` of a word's occurrences are dropped (alignment noise).
+ */
+export function pronunciationsOf(utts: Iterable<AlignedUtterance>, minShare = 0.05): Pronunciations {
+  const counts = new Map<string, Map<string, number>>();
+  for (const u of utts) {
+    let p = 0;
+    for (const [w, start, end] of u.words) {
+      const phones: string[] = [];
+      while (p < u.phonemes.length && (u.phonemes[p]![1] + u.phonemes[p]![2]) / 2 < start) p++;
+      while (p < u.phonemes.length && (u.phonemes[p]![1] + u.phonemes[p]![2]) / 2 < end) phones.push(u.phonemes[p++]![0]);
+      if (phones.length === 0) continue;
+      const m = counts.get(w) ?? counts.set(w, new Map()).get(w)!;
+      const key = phones.join(" ");
+      m.set(key, (m.get(key) ?? 0) + 1);
+    }
+  }
+  const out: Pronunciations = new Map();
+  for (const [w, m] of counts) {
+    const total = [...m.values()].reduce((a, b) => a + b, 0);
+    const kept = [...m].filter(([, c]) => c / total >= minShare);
+    const keptTotal = kept.reduce((a, [, c]) => a + c, 0);
+    out.set(
+      w,
+      kept.sort((a, b) => b[1] - a[1]).map(([k, c]) => ({ phones: k.split(" "), logPrior: Math.log(c / keptTotal) })),
+    );
+  }
+  return out;
+}
+
+/** A word-bigram LM with interpolated absolute discounting onto an add-one unigram. */
+export class BigramLm {
+  private constructor(
+    private readonly unigram: Map<string, number>,
+    private readonly unigramTotal: number,
+    private readonly vocabSize: number,
+    private readonly bigram: Map<string, Map<string, number>>,
+    private readonly context: Map<string, { total: number; types: number }>,
+    private readonly discount: number,
+  ) {}
+
+  /** Sentences as word arrays; `<s>` and `</s>` are added. */
+  static fit(sentences: Iterable<readonly string[]>, discount = 0.75): BigramLm {
+    if (!(discount > 0 && discount < 1)) throw new Error(`BigramLm: discount must be in (0, 1), got ${discount}`);
+    const uni = new Map<string, number>();
+    const bi = new Map<string, Map<string, number>>();
+    let total = 0;
+    for (const s of sentences) {
+      const seq = ["<s>", ...s, "</s>"];
+      for (let i = 1; i < seq.length; i++) {
+        const w = seq[i]!;
+        uni.set(w, (uni.get(w) ?? 0) + 1);
+        total++;
+        const m = bi.get(seq[i - 1]!) ?? bi.set(seq[i - 1]!, new Map()).get(seq[i - 1]!)!;
+        m.set(w, (m.get(w) ?? 0) + 1);
+      }
+    }
+    const ctx = new Map<string, { total: number; types: number }>();
+    for (const [h, m] of bi) ctx.set(h, { total: [...m.values()].reduce((a, b) => a + b, 0), types: m.size });
+    return new BigramLm(uni, total, uni.size + 1, bi, ctx, discount);
+  }
+
+  /** log P(w) under the add-one unigram (an unseen word gets the add-one floor). */
+  logUnigram(w: string): number {
+    return Math.log(((this.unigram.get(w) ?? 0) + 1) / (this.unigramTotal + this.vocabSize));
+  }
+
+  /** Natural log of P(w | prev). */
+  logProb(prev: string, w: string): number {
+    const pu = Math.exp(this.logUnigram(w));
+    const c = this.context.get(prev);
+    if (!c) return Math.log(pu);
+    const n = this.bigram.get(prev)!.get(w) ?? 0;
+    const p = Math.max(n - this.discount, 0) / c.total + ((this.discount * c.types) / c.total) * pu;
+    return Math.log(p);
+  }
+}
+
+export interface LexiconDecodeOptions {
+  /** Hypotheses kept per phone position (after recombination by last word). */
+  beam: number;
+  lmWeight: number;
+  /** Cost of one phone edit between a word's span and its pronunciation. */
+  editCost: number;
+  /** Cost of leaving a phone out of every word (a spurious phone between words). */
+  skipCost: number;
+  /** A word is tried on a span only if edits ≤ max(1, floor(maxEditShare · pronunciation length)). */
+  maxEditShare: number;
+}
+
+export const DEFAULT_LEXICON_DECODE: LexiconDecodeOptions = { beam: 16, lmWeight: 1, editCost: 4, skipCost: 6, maxEditShare: 0.4 };
+
+function levenshtein(a: readonly string[], a0: number, a1: number, b: readonly string[]): number {
+  const m = b.length;
+  let prev = new Array<number>(m + 1);
+  let cur = new Array<number>(m + 1);
+  for (let j = 0; j <= m; j++) prev[j] = j;
+  for (let i = a0; i < a1; i++) {
+    cur[0] = i - a0 + 1;
+    for (let j = 1; j <= m; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i] === b[j - 1] ? 0 : 1));
+    [prev, cur] = [cur, prev];
+  }
+  return prev[m]!;
+}
+
+interface Hyp {
+  score: number;
+  last: string;
+  words: { w: string; before: Hyp["words"] } | null;
+}
+
+/** The best word sequence for a phone string (empty phones -> no words). */
+export function lexiconDecode(phones: readonly string[], prons: Pronunciations, lm: BigramLm, opts: Partial<LexiconDecodeOptions> = {}): string[] {
+  const o = { ...DEFAULT_LEXICON_DECODE, ...opts };
+  const n = phones.length;
+  // candidates[i]: words that can start at phone i, with their span length and acoustic score
+  const candidates: { w: string; len: number; score: number }[][] = Array.from({ length: n }, () => []);
+  for (const [w, variants] of prons) {
+    for (const v of variants) {
+      const L = v.phones.length;
+      const maxEdit = Math.max(1, Math.floor(o.maxEditShare * L));
+      for (let i = 0; i < n; i++) {
+        for (let len = Math.max(1, L - 1); len <= L + 1 && i + len <= n; len++) {
+          const e = levenshtein(phones, i, i + len, v.phones);
+          if (e <= maxEdit) candidates[i]!.push({ w, len, score: v.logPrior - o.editCost * e });
+        }
+      }
+    }
+  }
+  const at: Map<string, Hyp>[] = Array.from({ length: n + 1 }, () => new Map());
+  const offer = (j: number, h: Hyp) => {
+    const old = at[j]!.get(h.last);
+    if (!old || h.score > old.score) at[j]!.set(h.last, h);
+  };
+  at[0]!.set("<s>", { score: 0, last: "<s>", words: null });
+  for (let i = 0; i < n; i++) {
+    const live = [...at[i]!.values()].sort((a, b) => b.score - a.score).slice(0, o.beam);
+    for (const h of live) {
+      offer(i + 1, { ...h, score: h.score - o.skipCost });
+      for (const c of candidates[i]!) {
+        offer(i + c.len, { score: h.score + c.score + o.lmWeight * lm.logProb(h.last, c.w), last: c.w, words: { w: c.w, before: h.words } });
+      }
+    }
+  }
+  let best: Hyp | undefined;
+  let bestScore = -Infinity;
+  for (const h of at[n]!.values()) {
+    const s = h.score + o.lmWeight * lm.logProb(h.last, "</s>");
+    if (s > bestScore) [best, bestScore] = [h, s];
+  }
+  const out: string[] = [];
+  for (let x = best?.words ?? null; x; x = x.before) out.push(x.w);
+  return out.reverse();
+}

@@ -1,0 +1,71 @@
+/**
+ * The reference phone + lexicon + bigram decoder: pronunciations from alignments, the bigram LM's
+ * probabilities (hand-computed, and normalised), and decoding on hand-made phone strings.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BigramLm, lexiconDecode, pronunciationsOf, type AlignedUtterance } from "../../src/eval/lexicon-decode.js";
+
+const utt = (words: [string, string[]][]): AlignedUtterance => {
+  let t = 0;
+  const w: [string, number, number][] = [];
+  const p: [string, number, number][] = [];
+  for (const [word, phones] of words) {
+    const start = t;
+    for (const ph of phones) p.push([ph, t, (t += 0.1)]);
+    w.push([word, start, t]);
+  }
+  return { words: w, phonemes: p };
+};
+
+test("pronunciationsOf: phones by midpoint, variants with their share, rare variants dropped", () => {
+  const prons = pronunciationsOf(
+    [
+      utt([["the", ["ð", "ə"]], ["cat", ["k", "æ", "t"]]]),
+      utt([["the", ["ð", "i"]], ["cat", ["k", "æ", "t"]]]),
+      utt([["the", ["ð", "ə"]]]),
+    ],
+    0.3,
+  );
+  assert.deepEqual(prons.get("cat"), [{ phones: ["k", "æ", "t"], logPrior: 0 }]);
+  const the = prons.get("the")!;
+  assert.deepEqual(the.map((v) => v.phones.join(" ")), ["ð ə", "ð i"]);
+  assert.ok(Math.abs(the[0]!.logPrior - Math.log(2 / 3)) < 1e-12);
+  // minShare 0.5 drops "ð i" (1 of 3) and renormalises
+  assert.deepEqual(pronunciationsOf([utt([["the", ["ð", "ə"]]]), utt([["the", ["ð", "ə"]]]), utt([["the", ["ð", "i"]]])], 0.5).get("the"), [{ phones: ["ð", "ə"], logPrior: 0 }]);
+});
+
+test("BigramLm: hand-computed probability, and a normalised distribution", () => {
+  const lm = BigramLm.fit([["a", "b"], ["a", "c"], ["b"]], 0.5);
+  // tokens after <s>: a a b; unigram counts a2 b2 c1 </s>3 (8 tokens), vocab a b c </s> + 1 unseen = 5
+  const pu = (n: number) => (n + 1) / (8 + 5);
+  // P(b | a): counts after a: b1 c1 (total 2, types 2): (1 - 0.5) / 2 + (0.5 * 2 / 2) * pu(b)
+  assert.ok(Math.abs(lm.logProb("a", "b") - Math.log(0.25 + 0.5 * pu(2))) < 1e-12);
+  // an unseen context backs off to the unigram
+  assert.ok(Math.abs(lm.logProb("zzz", "a") - Math.log(pu(2))) < 1e-12);
+  // over every word of the vocabulary plus the unseen-word mass, P(. | a) sums to 1
+  const seen = ["a", "b", "c", "</s>"].reduce((s, w) => s + Math.exp(lm.logProb("a", w)), 0);
+  const unseen = Math.exp(lm.logProb("a", "never-seen"));
+  assert.ok(Math.abs(seen + unseen - 1) < 1e-12, `sums to ${seen + unseen}`);
+  assert.throws(() => BigramLm.fit([], 1), /discount/);
+});
+
+test("lexiconDecode: exact, noisy and ambiguous phone strings", () => {
+  const prons = pronunciationsOf([
+    utt([["i", ["aɪ"]], ["see", ["s", "iː"]], ["the", ["ð", "ə"]], ["sea", ["s", "iː"]]]),
+    utt([["we", ["w", "iː"]], ["eat", ["iː", "t"]], ["cake", ["k", "eɪ", "k"]]]),
+  ]);
+  const lm = BigramLm.fit([
+    ["i", "see", "the", "sea"],
+    ["i", "see", "the", "sea"],
+    ["we", "eat", "cake"],
+  ]);
+  const dec = (p: string) => lexiconDecode(p.split(" ").filter(Boolean), prons, lm).join(" ");
+  assert.equal(dec("w iː iː t k eɪ k"), "we eat cake");
+  // homophones "see" / "sea": the bigram picks each by its context
+  assert.equal(dec("aɪ s iː ð ə s iː"), "i see the sea");
+  // one substituted phone (eɪ -> ɛ) and one spurious phone (h) are absorbed
+  assert.equal(dec("w iː iː t k ɛ k"), "we eat cake");
+  assert.equal(dec("w iː h iː t k eɪ k"), "we eat cake");
+  assert.equal(dec(""), "");
+});
