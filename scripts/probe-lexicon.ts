@@ -1,12 +1,13 @@
 /**
- * npm run probe:lexicon -- [--preset default] [--split val|test] [--limit 300] [--snr dB]
- *                          [--lm-weight 1[,2..]] [--edit-cost 4[,..]] [--skip-cost 6] [--beam 16]
+ * npm run probe:lexicon -- [--preset default] [--modality audio|video] [--split val|test] [--limit 300]
+ *                          [--snr dB] [--lm-weight 1[,2..]] [--edit-cost 4[,..]] [--skip-cost 6] [--beam 16]
  *
- * The audio encoder as a conventional recogniser (src/eval/lexicon-decode.ts): its greedy phoneme-CTC
- * string on the cached features, segmented into words with the pronunciations of the training
- * alignments and a word-bigram LM of the LMs' pretraining text (data/<preset>/lm_text.txt). Prints the
- * phone error rate and, for each (lm weight, edit cost) pair, the WER; beside it, the encoder's own
- * sub-word CTC head as a recogniser. Comma lists try each combination (choose on val, report test).
+ * A shipped encoder as a conventional recogniser (src/eval/lexicon-decode.ts): its greedy CTC string of
+ * units (phonemes for audio, visemes for video) on the cached features, segmented into words with the
+ * pronunciations of the training alignments and a word-bigram LM of the LMs' pretraining text
+ * (data/<preset>/lm_text.txt). Prints the unit error rate and, for each (lm weight, edit cost) pair,
+ * the WER; beside it, the encoder's own sub-word CTC head as a recogniser. Comma lists try each
+ * combination (choose on val, report test).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ import { dataDir, repoRoot } from "../src/util/paths.js";
 const { values: v } = parseArgs({
   options: {
     preset: { type: "string", default: "default" },
+    modality: { type: "string", default: "audio" },
     split: { type: "string", default: "val" },
     limit: { type: "string", default: "300" },
     snr: { type: "string" },
@@ -36,6 +38,9 @@ const { values: v } = parseArgs({
 });
 const split = v.split as Split;
 if (split !== "val" && split !== "test") throw new Error(`--split must be val or test, got ${v.split}`);
+const modality = v.modality as "audio" | "video";
+if (modality !== "audio" && modality !== "video") throw new Error(`--modality must be audio or video, got ${v.modality}`);
+if (modality === "video" && v.snr !== undefined) throw new Error("--snr applies to audio only");
 const list = (s: string, flag: string) =>
   s.split(",").map((x) => {
     const n = Number(x);
@@ -45,9 +50,9 @@ const list = (s: string, flag: string) =>
 await initBackend();
 const corpus = await openCorpus(v.preset!);
 const utts = corpus.utterances(split).slice(0, Number(v.limit));
-const enc = loadEncoder(v.preset!, "audio");
+const enc = loadEncoder(v.preset!, modality);
 const condition = conditionName(v.snr === undefined ? null : Number(v.snr));
-const feats = openFeatures(v.preset!, "audio", enc.hash, split, condition);
+const feats = openFeatures(v.preset!, modality, enc.hash, split, condition);
 const tokenizer = BpeTokenizer.fromJSON(readFileSync(join(repoRoot(), "checkpoints", "lm", v.preset!, "tokenizer.json"), "utf8"));
 
 // greedy CTC of both heads, one utterance at a time (cached features, no padding)
@@ -66,12 +71,20 @@ for (const u of utts) {
   if (enc.model.subwordHead) subword.push(tokenizer.decode(ctcGreedyDecode(tf.tidy(() => enc.model.subwordHead!.apply(x)), [f.frames])[0]!.map((c) => c - 1)));
   x.dispose();
 }
-const prons = pronunciationsOf(corpus.utterances("train").map((u) => corpus.alignment(u.id)));
+// the units of each training word: phonemes, or visemes without silence and without repeats inside a
+// word (the CTC targets merge repeats: pipeline/encoder-data.ts targetsOf)
+const alignedUnits = (id: string) => {
+  const a = corpus.alignment(id);
+  if (modality === "audio") return { words: a.words, units: a.phonemes };
+  const units = a.visemes.filter(([x]) => x !== "sil");
+  return { words: a.words, units: units.filter((x, k) => k === 0 || x[0] !== units[k - 1]![0]) };
+};
+const prons = pronunciationsOf(corpus.utterances("train").map((u) => alignedUnits(u.id)));
 const lmText = readFileSync(join(dataDir(v.preset!), "lm_text.txt"), "utf8").split("\n").filter(Boolean).map(words);
 const lm = BigramLm.fit(lmText);
 const pct = (x: number) => (100 * x).toFixed(1);
-console.log(`${v.preset} ${split} ${condition}, ${utts.length} utterances, audio encoder ${enc.dir}`);
-console.log(`  phone error rate (greedy CTC): ${pct(phoneErrors / Math.max(1, phoneRefs))} %`);
+console.log(`${v.preset} ${split} ${condition}, ${utts.length} utterances, ${modality} encoder ${enc.dir}`);
+console.log(`  ${enc.inventory.kind} error rate (greedy CTC): ${pct(phoneErrors / Math.max(1, phoneRefs))} %`);
 console.log(`  lexicon: ${prons.size} words, ${[...prons.values()].reduce((a, p) => a + p.length, 0)} pronunciations (training alignments); LM: word bigram of ${lmText.length} sentences`);
 if (subword.length) console.log(`  sub-word CTC head, greedy: WER ${pct(corpusWer(utts.map((u, i) => ({ ref: u.text, hyp: subword[i]! }))).rate)} %`);
 for (const lmWeight of list(v["lm-weight"]!, "--lm-weight")) {
@@ -79,6 +92,6 @@ for (const lmWeight of list(v["lm-weight"]!, "--lm-weight")) {
     const t0 = Date.now();
     const hyps = phones.map((p) => lexiconDecode(p, prons, lm, { lmWeight, editCost, skipCost: Number(v["skip-cost"]), beam: Number(v.beam) }).join(" "));
     const r = corpusWer(utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! })));
-    console.log(`  phones + lexicon + bigram (lm weight ${lmWeight}, edit cost ${editCost}): WER ${pct(r.rate)} % (sub ${r.sub}, del ${r.del}, ins ${r.ins} of ${r.refLen} words; ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(`  ${enc.inventory.kind}s + lexicon + bigram (lm weight ${lmWeight}, edit cost ${editCost}): WER ${pct(r.rate)} % (sub ${r.sub}, del ${r.del}, ins ${r.ins} of ${r.refLen} words; ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
 }

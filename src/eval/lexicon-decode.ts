@@ -1,8 +1,8 @@
 /**
- * A conventional reference recogniser for the audio encoder: its greedy phoneme-CTC string, segmented
- * into words with a pronunciation lexicon and a word-bigram LM (no LLM). It answers "how many words do
- * the encoder's phonemes hold?", so that the LLM's WER (issue 5) can be read against what a classical
- * phoneme + lexicon + LM decoder gets from the same frozen encoder.
+ * A conventional reference recogniser for an encoder: its greedy CTC string of units (phonemes for
+ * audio, visemes for video), segmented into words with a pronunciation lexicon and a word-bigram LM (no
+ * LLM). It answers "how many words do the encoder's units hold?", so that the LLM's WER (issue 5) can
+ * be read against what a classical unit + lexicon + LM decoder gets from the same frozen encoder.
  *
  *   score(words) = Σ_k [ lmWeight · log P(w_k | w_{k−1}) + log P(pron | w_k) − editCost · edits_k ]
  *                  − skipCost · (phones left out) + lmWeight · log P(</s> | w_K)
@@ -10,20 +10,22 @@
  * edits_k: Levenshtein distance between the phones a word spans and one of its pronunciations (spans of
  * the pronunciation's length ± 1). Search: left to right over phone positions, the hypotheses ending at
  * a position recombined by their last word (the bigram state) and cut to the `beam` best.
- * Pronunciations come from the training alignments (the phones inside each word's interval), so the
+ * Pronunciations come from the training alignments (the units inside each word's interval), so the
  * accents of the corpus voices are all there; the LM from text (e.g. the LMs' pretraining text).
+ * "Phone" below means one unit of either kind.
  */
 
 export interface AlignedUtterance {
   words: ReadonlyArray<readonly [string, number, number]>;
-  phonemes: ReadonlyArray<readonly [string, number, number]>;
+  /** The units with their times (phonemes, or visemes without silence), in order. */
+  units: ReadonlyArray<readonly [string, number, number]>;
 }
 
 /** word -> its pronunciations (phone strings) with log P(pron | word). */
 export type Pronunciations = Map<string, { phones: string[]; logPrior: number }[]>;
 
 /**
- * Pronunciations seen in aligned utterances: a phone belongs to the word whose interval holds its
+ * Pronunciations seen in aligned utterances: a unit belongs to the word whose interval holds its
  * midpoint. Variants seen in less than `minShare` of a word's occurrences are dropped (alignment noise).
  */
 export function pronunciationsOf(utts: Iterable<AlignedUtterance>, minShare = 0.05): Pronunciations {
@@ -32,8 +34,9 @@ export function pronunciationsOf(utts: Iterable<AlignedUtterance>, minShare = 0.
     let p = 0;
     for (const [w, start, end] of u.words) {
       const phones: string[] = [];
-      while (p < u.phonemes.length && (u.phonemes[p]![1] + u.phonemes[p]![2]) / 2 < start) p++;
-      while (p < u.phonemes.length && (u.phonemes[p]![1] + u.phonemes[p]![2]) / 2 < end) phones.push(u.phonemes[p++]![0]);
+      const mid = (k: number) => (u.units[k]![1] + u.units[k]![2]) / 2;
+      while (p < u.units.length && mid(p) < start) p++;
+      while (p < u.units.length && mid(p) < end) phones.push(u.units[p++]![0]);
       if (phones.length === 0) continue;
       const m = counts.get(w) ?? counts.set(w, new Map()).get(w)!;
       const key = phones.join(" ");

@@ -15,7 +15,7 @@ const utt = (words: [string, string[]][]): AlignedUtterance => {
     for (const ph of phones) p.push([ph, t, (t += 0.1)]);
     w.push([word, start, t]);
   }
-  return { words: w, phonemes: p };
+  return { words: w, units: p };
 };
 
 test("pronunciationsOf: phones by midpoint, variants with their share, rare variants dropped", () => {
