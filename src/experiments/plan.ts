@@ -1,7 +1,8 @@
 /**
  * The reproduction's experiments as typed definitions, and the jobs they expand into.
  *
- * An experiment (Table I, rate curve, noise sweep, LLM scaling, λ ablation) is a list of training runs
+ * An experiment (Table I, rate curve, noise sweep, LLM scaling, λ ablation, and the levers of issue 5
+ * that are not the paper's) is a list of training runs
  * (`TrainParams`) and, for each run, the evaluation cells it needs (task, rate pair, clean or babble SNR).
  * Experiments share runs: a run is identified by its run id (`resolveRunConfig(params).runId`), so the
  * same configuration in two experiments is trained once, and its cells are the union of what each
@@ -30,7 +31,7 @@ import type { JobSpec, Params } from "./grid.js";
 import { runJobs, type JobOutcome } from "./pool.js";
 
 /** The experiments the reproduction aggregates (each has a report in results.ts). */
-export const EXPERIMENTS = ["table1", "rate_curve", "noise", "llm_scaling", "lambda"] as const;
+export const EXPERIMENTS = ["table1", "rate_curve", "noise", "llm_scaling", "lambda", "levers"] as const;
 export type ReportedExperiment = (typeof EXPERIMENTS)[number];
 /** "elastic": the one Omni-AVSR-ST model of notebook 03 (the same run as Table I's seed 0). */
 export type Experiment = ReportedExperiment | "elastic";
@@ -210,6 +211,8 @@ export function experimentRuns(e: Experiment, size: ReproSize): RunSpec[] {
       return size.ablationSeeds.flatMap((seed) =>
         size.lmSizes.map((lm) => ({ train: base(size, { method: "omni-st", audioRates: size.audioRates, videoRates: size.videoRates, seed, lm }), cells: table1Cells(size) })),
       );
+    case "levers":
+      return leverRuns(size);
     case "lambda": {
       const lams: Array<[number, number, number]> = [
         [1, 1, 1],
@@ -221,6 +224,39 @@ export function experimentRuns(e: Experiment, size: ReproSize): RunSpec[] {
       );
     }
   }
+}
+
+/**
+ * Issue 5's levers on how the LLM reads the audio, which the paper does not have (README, "Status"):
+ * the encoder's sub-word CTC posteriors through the LM's embedding table beside the features
+ * (`audioInput: "ctc-embed"`), and with it an auxiliary CTC loss on the projected audio tokens
+ * (`ctcWeight`). Separate models (Llama-AVSR, the first baseline seed) at the lowest rates, ASR and
+ * AVSR, one per variant; and the unified model (Omni-AVSR-ST, the first Omni seed) with both levers,
+ * on Table I's cells. Each is scored clean and in babble at 0 dB; the variant without levers is
+ * Table I's own run, not trained again.
+ */
+export const LEVER_VARIANTS: ReadonlyArray<{ label: string; params: Pick<TrainParams, "audioInput" | "ctcWeight"> }> = [
+  { label: "features (the paper's input)", params: {} },
+  { label: "+ ctc-embed", params: { audioInput: "ctc-embed" } },
+  { label: "+ ctc-embed + auxiliary CTC 0.5", params: { audioInput: "ctc-embed", ctcWeight: 0.5 } },
+];
+
+function leverRuns(size: ReproSize): RunSpec[] {
+  const [a, v] = [size.audioRates[0]!, size.videoRates[0]!];
+  const snr = size.snrs.includes(0) ? 0 : size.snrs[0]!;
+  const seed = size.baselineSeeds[0]!;
+  const separate = (["asr", "avsr"] as Task[]).flatMap((task) =>
+    LEVER_VARIANTS.map((x) => ({
+      train: base(size, { method: "llama-avsr", task, audioRates: [a], videoRates: [v], seed, ...x.params }),
+      cells: [null, snr].map((s) => ({ task, audio: a, video: v, snr: s })),
+    })),
+  );
+  const noisy: EvalCell[] = (["asr", "avsr"] as Task[]).map((task) => ({ task, audio: a, video: v, snr }));
+  const unified = [LEVER_VARIANTS[0]!, LEVER_VARIANTS[LEVER_VARIANTS.length - 1]!].map((x) => ({
+    train: base(size, { method: "omni-st", audioRates: size.audioRates, videoRates: size.videoRates, seed: size.omniSeeds[0]!, ...x.params }),
+    cells: [...table1Cells(size), ...noisy],
+  }));
+  return [...separate, ...unified];
 }
 
 /** A cell's identity: its eval file name (the rate of a modality the task does not use is irrelevant). */

@@ -233,6 +233,13 @@ export function resultsMarkdown(reports: readonly Report[], f: readonly Finding[
     out.push(tableToMarkdown(sc.tables.llm_scaling_paper!));
     out.push(`\nlm_val_perplexity: token perplexity of the frozen LM on held-out LM text. Files: \`${at}/llm_scaling/\`.\n`);
   }
+  const lv = r("levers");
+  if (lv) {
+    const noisy = Object.keys(lv.tables.levers![0] ?? {}).filter((k) => k.endsWith("dB"));
+    out.push(`\n### Levers on the LLM's audio input (not in the paper) — ${lv.coverage.present}/${lv.coverage.expected} cells\n`);
+    out.push(tableToMarkdown(pick(lv.tables.levers!, ["method", "input", "asr_4", "vsr_2", "avsr_4_2", ...noisy, "avg", "train_minutes"]), { digits: 1 }));
+    out.push(`\nSeed 0; the rows without levers are Table I's own runs. ${lv.notes.join(" ")} Every cell and the run ids: \`${at}/levers/levers.csv\`.\n`);
+  }
   if (f.length) {
     out.push("\n### The paper's findings, checked on our numbers\n");
     out.push(tableToMarkdown(f));

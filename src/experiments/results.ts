@@ -5,7 +5,7 @@
  * shows exactly what the reproduction wrote).
  *
  *   cellRows(experiment, size)          one row per (run, cell) with a result: method, task, rates, SNR, seed, WER...
- *   table1Report(size) / rateCurveReport / noiseReport / llmScalingReport / lambdaReport
+ *   table1Report(size) / rateCurveReport / noiseReport / llmScalingReport / lambdaReport / leversReport
  *       -> { name, tables: {name: rows}, figures: {name: Figure}, notes }
  *   writeReport(report)                 results/<name>/<table>.csv and <figure>.png/.html
  *   findings(reports)                   the issue's findings, each with holds/does not hold and the numbers
@@ -23,7 +23,7 @@ import { barChart, lineChart, type Figure, type Series } from "../plot/figure.js
 import { saveFigure } from "../plot/save.js";
 import { repoRoot, resultsDir } from "../util/paths.js";
 import { paperLambdaAblation, paperLlmScaling, paperNoise, paperTable1 } from "./reference.js";
-import { cellColumn, cellKey, evalJsonPath, experimentRuns, METHOD_LABELS, runsRoot, table1Cells, TABLE1_METHODS, type EvalCell, type Experiment, type ReportedExperiment, type ReproSize } from "./plan.js";
+import { cellColumn, cellKey, evalJsonPath, experimentRuns, LEVER_VARIANTS, METHOD_LABELS, runsRoot, table1Cells, TABLE1_METHODS, type EvalCell, type Experiment, type ReportedExperiment, type ReproSize } from "./plan.js";
 
 export interface CellRow extends Row {
   method: string;
@@ -408,12 +408,54 @@ export async function lambdaReport(size: ReproSize): Promise<Report> {
   };
 }
 
+/** Issue 5's levers (not the paper's): the LLM's audio input and an auxiliary CTC loss; a row per model. */
+export async function leversReport(size: ReproSize): Promise<Report> {
+  const rows = cellRows("levers", size);
+  const runs = experimentRuns("levers", size);
+  const t1 = table1Cells(size).map(cellColumn);
+  const labelOf = (p: { audioInput?: string; ctcWeight?: number }) =>
+    LEVER_VARIANTS.find((v) => (v.params.audioInput ?? "") === (p.audioInput ?? "") && (v.params.ctcWeight ?? 0) === (p.ctcWeight ?? 0))?.label ?? "?";
+  const table: Row[] = runs.map((r) => {
+    const cfg = resolveRunConfig(r.train);
+    const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train) };
+    for (const c of r.cells) {
+      const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)));
+      row[c.snr === null ? cellColumn(c) : `${cellColumn(c)}_${c.snr}dB`] = hit ? round(hit.wer, 1) : null;
+    }
+    const all = t1.map((c) => row[c]);
+    row.avg = all.every((x) => typeof x === "number") ? round(mean(all as number[]), 1) : null;
+    const sum = runSummary(cfg.runId);
+    row.train_minutes = sum ? round(sum.trainSeconds / 60, 1) : null;
+    row.run = cfg.runId;
+    return row;
+  });
+  const present = new Set(table.flatMap((r) => Object.keys(r)));
+  const cols = [...t1, ...[...present].filter((k) => k.endsWith("dB"))].filter((k) => present.has(k));
+  const wide: Row[] = table.map((r) => Object.fromEntries(["method", "input", ...cols, "avg", "train_minutes", "run"].map((k) => [k, r[k] ?? null])));
+  const shown = ["asr_4", `asr_4_${size.snrs.includes(0) ? 0 : size.snrs[0]}dB`, "vsr_2", "avsr_4_2", `avsr_4_2_${size.snrs.includes(0) ? 0 : size.snrs[0]}dB`].filter((c) => cols.includes(c));
+  const fig = barChart(
+    wide.map((r) => ({ name: `${r.method}, ${r.input}`, x: shown, y: shown.map((c) => r[c] as number | null) })),
+    { title: "Levers on the LLM's audio input: WER by cell (gaps: cells a model does not provide)", xTitle: "cell", yTitle: "WER (%)", width: 1000 },
+  );
+  return {
+    name: "levers",
+    title: "Levers (not in the paper)",
+    tables: { levers: wide },
+    figures: { levers: fig },
+    notes: [
+      "Not the paper's recipe: ctc-embed appends the LM embedding of the frozen audio encoder's sub-word CTC posteriors to each audio frame; the auxiliary CTC loss ties the projected audio tokens to the transcript's sub-words. Llama-AVSR: one model per row (one task and rate pair); Omni-AVSR-ST: one model for all cells, avg over Table I's eight.",
+    ],
+    coverage: coverage("levers", size),
+  };
+}
+
 export const REPORTS: Record<ReportedExperiment, (s: ReproSize) => Promise<Report>> = {
   table1: table1Report,
   rate_curve: rateCurveReport,
   noise: noiseReport,
   llm_scaling: llmScalingReport,
   lambda: lambdaReport,
+  levers: leversReport,
 };
 
 /** Writes a report's tables (CSV) and figures (PNG + HTML) under results/<name>/. */

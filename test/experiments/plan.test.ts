@@ -57,3 +57,26 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
   writeFileSync(evalJsonPath(dir, cell), "{ half-written");
   assert.equal(cellDone(dir, cell, plan), false, "an unreadable result is redone");
 });
+
+test("the levers experiment: Table I's runs plus one run per lever, each scored clean and at 0 dB", async () => {
+  const { experimentRuns, LEVER_VARIANTS, table1Cells } = await import("../../src/experiments/plan.js");
+  const { resolveRunConfig } = await import("../../src/pipeline/config.js");
+  const size = reproSize("default");
+  const levers = experimentRuns("levers", size);
+  assert.equal(levers.length, 2 * LEVER_VARIANTS.length + 2, "Llama-AVSR ASR and AVSR per variant; Omni-AVSR-ST without and with both levers");
+  const ids = levers.map((r) => resolveRunConfig(r.train).runId);
+  assert.equal(new Set(ids).size, ids.length, "every variant is its own run");
+  const table1 = new Set(experimentRuns("table1", size).map((r) => resolveRunConfig(r.train).runId));
+  assert.deepEqual(
+    ids.filter((id) => table1.has(id)),
+    ["default-llama-avsr-asr-a4-v2-tiny-s0", "default-llama-avsr-avsr-a4-v2-tiny-s0", "default-omni-st-a4_16-v2_5-tiny-s0"],
+    "the paper's input is Table I's own run, not trained again",
+  );
+  assert.ok(ids.filter((id) => !table1.has(id)).every((id) => id.endsWith("-ctcemb-s0")));
+  for (const r of levers) {
+    const snrs = r.cells.map((c) => c.snr);
+    assert.ok(snrs.includes(null) && snrs.includes(0), "clean and 0 dB");
+  }
+  const omni = levers.filter((r) => r.train.method === "omni-st");
+  for (const r of omni) assert.equal(r.cells.filter((c) => c.snr === null).length, table1Cells(size).length);
+});

@@ -61,6 +61,7 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
     noise: ["noise.csv", "noise.png"],
     llm_scaling: ["llm_scaling.csv", "llm_scaling.png"],
     lambda: ["lambda.csv", "lambda.png"],
+    levers: ["levers.csv", "levers.png"],
   })) {
     for (const f of files) assert.ok(existsSync(join(out, dir, f)), `${dir}/${f}`);
   }
@@ -91,6 +92,15 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
   assert.match(md, /### Table I \(ours\)/);
   assert.match(md, /### Noise sweep/);
   assert.match(md, /### LLM scaling/);
+  assert.match(md, /### Levers on the LLM's audio input/);
+  // the levers: every model trained and scored; the ctc-embed runs are their own runs beside Table I's
+  const lv = readCsv(join(out, "levers", "levers.csv"));
+  assert.equal(lv.length, 8);
+  assert.deepEqual(lv.filter((r) => String(r.run).endsWith("-ctcemb-s0")).map((r) => r.method), ["Llama-AVSR", "Llama-AVSR", "Llama-AVSR", "Llama-AVSR", "Omni-AVSR-ST"]);
+  for (const r of lv) {
+    const cell = r.method === "Omni-AVSR-ST" ? "avg" : Number.isFinite(Number(r.asr_4)) && r.asr_4 !== null && r.asr_4 !== "" ? "asr_4" : "avsr_4_2";
+    assert.ok(Number.isFinite(Number(r[cell])) && r[cell] !== "" && r[cell] !== null, `${r.method} ${r.input}: ${cell} = ${r[cell]}`);
+  }
   assert.equal(readFileSync(join(repo, "README.md"), "utf8"), readmeBefore, "the smoke size never writes README.md");
   const nbs = readdirSync(join(out, "notebooks"));
   assert.ok(nbs.some((n) => n.startsWith("03_") && n.endsWith(".ipynb") && !n.includes("failed")), nbs.join(", "));
