@@ -433,8 +433,13 @@ export async function leversReport(size: ReproSize): Promise<Report> {
   const cols = [...t1, ...[...present].filter((k) => k.endsWith("dB"))].filter((k) => present.has(k));
   const wide: Row[] = table.map((r) => Object.fromEntries(["method", "input", ...cols, "avg", "train_minutes", "run"].map((k) => [k, r[k] ?? null])));
   const shown = ["asr_4", `asr_4_${size.snrs.includes(0) ? 0 : size.snrs[0]}dB`, "vsr_2", "avsr_4_2", `avsr_4_2_${size.snrs.includes(0) ? 0 : size.snrs[0]}dB`].filter((c) => cols.includes(c));
+  // one series per (method, input): the separate models of one input fill disjoint cells
+  const series = [...new Set(wide.map((r) => `${r.method}, ${r.input}`))].map((name) => {
+    const of = wide.filter((r) => `${r.method}, ${r.input}` === name);
+    return { name, x: shown, y: shown.map((c) => (of.map((r) => r[c]).find((v) => typeof v === "number") as number | undefined) ?? null) };
+  });
   const fig = barChart(
-    wide.map((r) => ({ name: `${r.method}, ${r.input}`, x: shown, y: shown.map((c) => r[c] as number | null) })),
+    series,
     { title: "Levers on the LLM's audio input: WER by cell (gaps: cells a model does not provide)", xTitle: "cell", yTitle: "WER (%)", width: 1000 },
   );
   return {
