@@ -241,9 +241,14 @@ export const LEVER_VARIANTS: ReadonlyArray<{ label: string; params: Pick<TrainPa
   { label: "+ ctc-embed + auxiliary CTC 0.5", params: { audioInput: "ctc-embed", ctcWeight: 0.5 } },
 ];
 
+/** The babble SNR the levers are scored at besides clean: 0 dB, or the size's first SNR if it lacks 0. */
+export function leverSnr(size: Pick<ReproSize, "snrs">): number {
+  return size.snrs.includes(0) ? 0 : size.snrs[0]!;
+}
+
 function leverRuns(size: ReproSize): RunSpec[] {
   const [a, v] = [size.audioRates[0]!, size.videoRates[0]!];
-  const snr = size.snrs.includes(0) ? 0 : size.snrs[0]!;
+  const snr = leverSnr(size);
   const seed = size.baselineSeeds[0]!;
   const separate = (["asr", "avsr"] as Task[]).flatMap((task) =>
     LEVER_VARIANTS.map((x) => ({
@@ -336,11 +341,13 @@ export function planJobs(experiments: readonly Experiment[], size: ReproSize): J
   return jobs.sort((a, b) => priority(a) - priority(b) || (b.cost ?? 1) - (a.cost ?? 1));
 }
 
-/** 0 = Omni-AVSR-ST seed 0 (Table I, noise, λ and LM baselines all use it), then Llama-AVSR, the second seed, ... */
+/** 0 = Omni-AVSR-ST seed 0 (Table I, noise, λ and LM baselines all use it), then Llama-AVSR, the second seed, ..., the levers last. */
 function priority(j: JobSpec): number {
   const t = (j.params as unknown as TrainEvalParams).train;
   const lam = (t.lambdas ?? [1, 1.5, 1]).join(",") !== "1,1.5,1";
   const lm = t.lm !== undefined && t.lm !== "tiny";
+  // the levers (not the paper's recipe) after every run of the paper's experiments
+  if (t.audioInput === "ctc-embed" || (t.ctcWeight ?? 0) > 0) return 7;
   if (lm) return 6;
   if (lam) return 5;
   if (t.method === "omni-st") return (t.seed ?? 0) === 0 ? 0 : 2;

@@ -23,7 +23,7 @@ import { barChart, lineChart, type Figure, type Series } from "../plot/figure.js
 import { saveFigure } from "../plot/save.js";
 import { repoRoot, resultsDir } from "../util/paths.js";
 import { paperLambdaAblation, paperLlmScaling, paperNoise, paperTable1 } from "./reference.js";
-import { cellColumn, cellKey, evalJsonPath, experimentRuns, LEVER_VARIANTS, METHOD_LABELS, runsRoot, table1Cells, TABLE1_METHODS, type EvalCell, type Experiment, type ReportedExperiment, type ReproSize } from "./plan.js";
+import { cellColumn, cellKey, evalJsonPath, experimentRuns, LEVER_VARIANTS, leverSnr, METHOD_LABELS, runsRoot, table1Cells, TABLE1_METHODS, type EvalCell, type Experiment, type ReportedExperiment, type ReproSize } from "./plan.js";
 
 export interface CellRow extends Row {
   method: string;
@@ -432,7 +432,7 @@ export async function leversReport(size: ReproSize): Promise<Report> {
   const present = new Set(table.flatMap((r) => Object.keys(r)));
   const cols = [...t1, ...[...present].filter((k) => k.endsWith("dB"))].filter((k) => present.has(k));
   const wide: Row[] = table.map((r) => Object.fromEntries(["method", "input", ...cols, "avg", "train_minutes", "run"].map((k) => [k, r[k] ?? null])));
-  const shown = ["asr_4", `asr_4_${size.snrs.includes(0) ? 0 : size.snrs[0]}dB`, "vsr_2", "avsr_4_2", `avsr_4_2_${size.snrs.includes(0) ? 0 : size.snrs[0]}dB`].filter((c) => cols.includes(c));
+  const shown = ["asr_4", `asr_4_${leverSnr(size)}dB`, "vsr_2", "avsr_4_2", `avsr_4_2_${leverSnr(size)}dB`].filter((c) => cols.includes(c));
   // one series per (method, input): the separate models of one input fill disjoint cells
   const series = [...new Set(wide.map((r) => `${r.method}, ${r.input}`))].map((name) => {
     const of = wide.filter((r) => `${r.method}, ${r.input}` === name);

@@ -77,6 +77,11 @@ test("the levers experiment: Table I's runs plus one run per lever, each scored 
     const snrs = r.cells.map((c) => c.snr);
     assert.ok(snrs.includes(null) && snrs.includes(0), "clean and 0 dB");
   }
+  // a full rebuild trains the paper's runs first: every lever run comes after all of them
+  const order = planJobs(EXPERIMENTS, size).map((j) => j.id);
+  const leverIds = ids.filter((id) => !table1.has(id));
+  const lastPaper = Math.max(...order.map((id, i) => (leverIds.includes(id) ? -1 : i)));
+  for (const id of leverIds) assert.ok(order.indexOf(id) > lastPaper, `${id} is planned before a paper run`);
   const omni = levers.filter((r) => r.train.method === "omni-st");
   for (const r of omni) assert.equal(r.cells.filter((c) => c.snr === null).length, table1Cells(size).length);
 });
