@@ -5,7 +5,7 @@
  *                  [--steps N] [--batch N] [--lr X] [--run-id ID] [--out DIR]
  *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
  *                  [--lora-dropout X] [--train-limit N] [--no-noise-aug] [--audio-source encoder|oracle]
- *                  [--audio-input features|ctc-embed]
+ *                  [--audio-input features|ctc-embed] [--splice N]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
  */
@@ -38,6 +38,7 @@ const { values: v } = parseArgs({
     "lora-targets": { type: "string" },
     "ctc-weight": { type: "string" },
     "audio-input": { type: "string" },
+    splice: { type: "string" },
     "lora-dropout": { type: "string" },
     "train-limit": { type: "string" },
     "no-noise-aug": { type: "boolean", default: false },
@@ -73,5 +74,6 @@ if (v["ctc-weight"]) p.ctcWeight = Number(v["ctc-weight"]);
 if (v["no-noise-aug"]) p.noiseAug = false;
 if (v["audio-source"]) p.audioSource = v["audio-source"] as TrainParams["audioSource"];
 if (v["audio-input"]) p.audioInput = v["audio-input"] as TrainParams["audioInput"];
+if (v.splice) p.splice = Number(v.splice);
 const s = await trainRun(p, v.out);
 console.log(JSON.stringify({ runId: s.runId, runDir: s.runDir, trainSeconds: s.trainSeconds, tokensPerSecond: Math.round(s.tokensPerSecond), val: s.val.map((r) => ({ task: r.task, rates: r.rates, wer: r.wer })) }));

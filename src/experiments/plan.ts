@@ -230,16 +230,21 @@ export function experimentRuns(e: Experiment, size: ReproSize): RunSpec[] {
  * Issue 5's levers on how the LLM reads the audio, which the paper does not have (README, "Status"):
  * the encoder's sub-word CTC posteriors through the LM's embedding table beside the features
  * (`audioInput: "ctc-embed"`), and with it an auxiliary CTC loss on the projected audio tokens
- * (`ctcWeight`). Separate models (Llama-AVSR, the first baseline seed) at the lowest rates, ASR and
- * AVSR, one per variant; and the unified model (Omni-AVSR-ST, the first Omni seed) with both levers,
+ * (`ctcWeight`); and spliced text-injection samples added to every batch (`splice`, pipeline/splice.ts).
+ * Separate models (Llama-AVSR, the first baseline seed) at the lowest rates, ASR and AVSR, one per
+ * variant; and the unified model (Omni-AVSR-ST, the first Omni seed) with ctc-embed + auxiliary CTC,
  * on Table I's cells. Each is scored clean and in babble at 0 dB; the variant without levers is
  * Table I's own run, not trained again.
  */
-export const LEVER_VARIANTS: ReadonlyArray<{ label: string; params: Pick<TrainParams, "audioInput" | "ctcWeight"> }> = [
+export const LEVER_VARIANTS: ReadonlyArray<{ label: string; params: Pick<TrainParams, "audioInput" | "ctcWeight" | "splice"> }> = [
   { label: "features (the paper's input)", params: {} },
   { label: "+ ctc-embed", params: { audioInput: "ctc-embed" } },
   { label: "+ ctc-embed + auxiliary CTC 0.5", params: { audioInput: "ctc-embed", ctcWeight: 0.5 } },
+  { label: "+ ctc-embed + auxiliary CTC 0.5 + splice 16", params: { audioInput: "ctc-embed", ctcWeight: 0.5, splice: 16 } },
 ];
+
+/** The variants the unified model is trained with: the paper's input, and ctc-embed + auxiliary CTC. */
+const UNIFIED_LEVERS = [LEVER_VARIANTS[0]!, LEVER_VARIANTS[2]!];
 
 /** The babble SNR the levers are scored at besides clean: 0 dB, or the size's first SNR if it lacks 0. */
 export function leverSnr(size: Pick<ReproSize, "snrs">): number {
@@ -257,7 +262,7 @@ function leverRuns(size: ReproSize): RunSpec[] {
     })),
   );
   const noisy: EvalCell[] = (["asr", "avsr"] as Task[]).map((task) => ({ task, audio: a, video: v, snr }));
-  const unified = [LEVER_VARIANTS[0]!, LEVER_VARIANTS[LEVER_VARIANTS.length - 1]!].map((x) => ({
+  const unified = UNIFIED_LEVERS.map((x) => ({
     train: base(size, { method: "omni-st", audioRates: size.audioRates, videoRates: size.videoRates, seed: size.omniSeeds[0]!, ...x.params }),
     cells: [...table1Cells(size), ...noisy],
   }));
@@ -284,7 +289,7 @@ export function estimateParts(p: TrainEvalParams, calib: CostModel = DEFAULT_COS
   const V = c.videoRates.length;
   const passes = c.method === "llama-avsr" ? 1 : c.method === "llama-mtsk" ? (c.task === "avsr" ? A * V : c.task === "asr" ? A : V) : 3;
   const lm = calib.lmFactor[c.lm] ?? 1;
-  const train = calib.startSeconds + c.steps * passes * calib.secondsPerPassStep * lm * (c.batchSize / 16);
+  const train = calib.startSeconds + c.steps * passes * calib.secondsPerPassStep * lm * ((c.batchSize + (c.splice ?? 0)) / 16);
   const evals = p.cells.length * (calib.evalStartSeconds + p.evalLimit * calib.evalSecondsPerUtt * (p.beam / 4) * lm * (p.maxNewTokens / 32));
   return { train, eval: evals };
 }
@@ -347,7 +352,7 @@ function priority(j: JobSpec): number {
   const lam = (t.lambdas ?? [1, 1.5, 1]).join(",") !== "1,1.5,1";
   const lm = t.lm !== undefined && t.lm !== "tiny";
   // the levers (not the paper's recipe) after every run of the paper's experiments
-  if (t.audioInput === "ctc-embed" || (t.ctcWeight ?? 0) > 0) return 7;
+  if (t.audioInput === "ctc-embed" || (t.ctcWeight ?? 0) > 0 || (t.splice ?? 0) > 0) return 7;
   if (lm) return 6;
   if (lam) return 5;
   if (t.method === "omni-st") return (t.seed ?? 0) === 0 ? 0 : 2;

@@ -413,8 +413,10 @@ export async function leversReport(size: ReproSize): Promise<Report> {
   const rows = cellRows("levers", size);
   const runs = experimentRuns("levers", size);
   const t1 = table1Cells(size).map(cellColumn);
-  const labelOf = (p: { audioInput?: string; ctcWeight?: number }) =>
-    LEVER_VARIANTS.find((v) => (v.params.audioInput ?? "") === (p.audioInput ?? "") && (v.params.ctcWeight ?? 0) === (p.ctcWeight ?? 0))?.label ?? "?";
+  const labelOf = (p: { audioInput?: string; ctcWeight?: number; splice?: number }) =>
+    LEVER_VARIANTS.find(
+      (v) => (v.params.audioInput ?? "") === (p.audioInput ?? "") && (v.params.ctcWeight ?? 0) === (p.ctcWeight ?? 0) && (v.params.splice ?? 0) === (p.splice ?? 0),
+    )?.label ?? "?";
   const table: Row[] = runs.map((r) => {
     const cfg = resolveRunConfig(r.train);
     const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train) };
@@ -448,7 +450,7 @@ export async function leversReport(size: ReproSize): Promise<Report> {
     tables: { levers: wide },
     figures: { levers: fig },
     notes: [
-      "Not the paper's recipe: ctc-embed appends the LM embedding of the frozen audio encoder's sub-word CTC posteriors to each audio frame; the auxiliary CTC loss ties the projected audio tokens to the transcript's sub-words. Llama-AVSR: one model per row (one task and rate pair); Omni-AVSR-ST: one model for all cells, avg over Table I's eight.",
+      "Not the paper's recipe: ctc-embed appends the LM embedding of the frozen audio encoder's sub-word CTC posteriors to each audio frame; the auxiliary CTC loss ties the projected audio tokens to the transcript's sub-words; splice 16 adds 16 samples to every batch of 16 whose transcript is a word sequence of the LM text and whose features are the cached encoder frames of training-split occurrences of its words (pipeline/splice.ts). Llama-AVSR: one model per row (one task and rate pair); Omni-AVSR-ST: one model for all cells, avg over Table I's eight.",
     ],
     coverage: coverage("levers", size),
   };

@@ -124,6 +124,15 @@ export class FeatureSet {
     const n = e.frames * this.dim;
     return { data: decodeHalf(e.buf.subarray(e.offset, e.offset + n)), frames: e.frames, dim: this.dim };
   }
+
+  /** Rows [start, end) of `id`, row-major [end − start, dim] (pipeline/splice.ts). */
+  rows(id: string, start: number, end: number): Float32Array {
+    const e = this.entry(id);
+    if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= e.frames)) {
+      throw new Error(`${this.dir}: rows [${start}, ${end}) of ${id} are outside its ${e.frames} frames`);
+    }
+    return decodeHalf(e.buf.subarray(e.offset + start * this.dim, e.offset + end * this.dim));
+  }
 }
 
 // ---- building -----------------------------------------------------------------------------------

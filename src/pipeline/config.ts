@@ -59,6 +59,8 @@ export interface TrainParams {
   audioSource?: AudioSource;
   /** How the audio features enter the projector: as cached (default) or with CTC-posterior embeddings. */
   audioInput?: AudioInput;
+  /** Spliced text-injection samples added to every batch (pipeline/splice.ts); 0 (the presets): none. */
+  splice?: number;
   projectorHidden?: number;
   /** Training utterances used (0 = all). */
   trainLimit?: number;
@@ -155,6 +157,8 @@ export interface RunConfig extends TrainPreset {
   loraDropout?: number;
   /** Present only when "ctc-embed" (pipeline/ctc-embed.ts), for the same reason; absent = "features". */
   audioInput?: "ctc-embed";
+  /** Present only when > 0 (pipeline/splice.ts), for the same reason. */
+  splice?: number;
   preset: string;
   method: Method;
   task?: Task;
@@ -177,7 +181,8 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const limit = preset && c.trainLimit !== preset.trainLimit ? `-n${c.trainLimit}` : "";
   const oracle = c.audioSource === "oracle" ? "-oracle" : "";
   const input = c.audioInput === "ctc-embed" ? "-ctcemb" : "";
-  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${ctc}${input}${limit}${oracle}-s${c.seed}`;
+  const splice = c.splice ? `-splice${c.splice}` : "";
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${ctc}${input}${splice}${limit}${oracle}-s${c.seed}`;
 }
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
@@ -224,6 +229,11 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
   if (p.audioInput === "ctc-embed") {
     if (p.audioSource === "oracle") throw new Error("audioInput ctc-embed needs the encoder's features, not the oracle");
     c.audioInput = "ctc-embed";
+  }
+  if (p.splice !== undefined && !(Number.isInteger(p.splice) && p.splice >= 0)) throw new Error(`splice must be a whole number of samples per batch, got ${JSON.stringify(p.splice)}`);
+  if (p.splice) {
+    if (c.audioSource === "oracle") throw new Error("splice cuts the encoder's cached features, not the oracle");
+    c.splice = p.splice;
   }
   if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);
   if (c.checkpointEvery > c.steps) c.checkpointEvery = c.steps;

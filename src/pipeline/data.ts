@@ -20,6 +20,7 @@ import { weightsHash } from "./inputs.js";
 import type { BatchProvider } from "../train/trainer.js";
 import type { TextEncoder } from "../models/avsr.js";
 import { Rng, hashSeed } from "../util/rng.js";
+import { ENCODER_FPS, drawSplice, spliceBankOf, spliceFrames, splicePool, type SpliceBank } from "./splice.js";
 
 export interface EncoderRef {
   modality: EncoderModality;
@@ -71,6 +72,8 @@ export interface TrainDataOptions {
   oracle?: OracleAudio;
   /** Applied to every cached audio frame sequence (the run's `audioInput`; BuiltModel.audioTransform). */
   audioTransform?: AudioTransform;
+  /** Spliced samples (pipeline/splice.ts) added to every batch; 0 or absent: none. */
+  splice?: number;
 }
 
 /** A frozen per-utterance transform of cached audio features ([T, D] -> [T, D']; pipeline/ctc-embed.ts). */
@@ -80,7 +83,10 @@ export interface AudioTransform {
 
 /** The cached features of `id`, through `transform` when there is one. */
 function audioTensorOf(set: FeatureSet, id: string, transform?: AudioTransform): tf.Tensor2D {
-  const h = tensorOf(set, id);
+  return transformed(tensorOf(set, id), transform);
+}
+
+function transformed(h: tf.Tensor2D, transform?: AudioTransform): tf.Tensor2D {
   if (!transform) return h;
   const x = transform.apply(h);
   h.dispose();
@@ -93,7 +99,24 @@ export interface TrainData {
   utterances: number;
   /** Noisy variants per utterance found in the cache. */
   variants: number;
+  /** Word sequences spliced samples are drawn from (0 without splicing). */
+  splicePool: number;
   dispose(): void;
+}
+
+/** The splice bank of the training utterances and the LM-text word sequences they can spell. */
+async function openSplice(preset: string, utts: readonly Utterance[]): Promise<{ pool: string[]; bank: SpliceBank }> {
+  const corpus = await openCorpus(preset);
+  const bank = spliceBankOf(utts.map((u) => ({ id: u.id, words: corpus.alignment(u.id).words })));
+  const held = new Set([...corpus.utterances("val"), ...corpus.utterances("test")].map((u) => u.text));
+  const { minWords, maxWords } = corpus.config;
+  const pool = splicePool(
+    corpus.lmText().map((l) => l.split(" ")),
+    (w) => bank.words.has(w),
+    { minWords, maxWords, exclude: held },
+  );
+  if (pool.length === 0) throw new Error(`splice: no LM-text word sequence of ${preset} is spelt by the ${utts.length} training utterances' words`);
+  return { pool, bank };
 }
 
 export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder): Promise<TrainData> {
@@ -112,6 +135,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   }
   const video = o.needVideo ? openSet(o.preset, videoRef, "train", "clean") : undefined;
   const tokens = utts.map((u) => tokenizer.encode(u.text));
+  const splice = o.splice ? await openSplice(o.preset, utts) : undefined;
   const stepsPerEpoch = Math.max(1, Math.floor(utts.length / o.batchSize));
   const orders = new Map<number, number[]>();
   let live: tf.Tensor[] = [];
@@ -125,7 +149,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
       orders.set(e, new Rng(hashSeed("train-order", o.seed, e)).shuffle([...utts.keys()]));
     }
     const idx = orders.get(e)!.slice(k * o.batchSize, (k + 1) * o.batchSize);
-    return idx.map((i) => {
+    const batch = idx.map((i) => {
       const id = utts[i]!.id;
       const s: AvsrSample = { transcript: tokens[i]! };
       if (o.oracle && o.needAudio) {
@@ -143,12 +167,35 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
       }
       return s;
     });
+    if (splice) {
+      // a pure function of (seed, step), so a resumed run draws the same spliced samples
+      const srng = new Rng(hashSeed("splice", o.seed, step));
+      for (let j = 0; j < o.splice!; j++) {
+        const sp = drawSplice(splice.pool, splice.bank, srng);
+        const s: AvsrSample = { transcript: tokenizer.encode(sp.text) };
+        if (clean) {
+          const noisy = variants.length > 0 && srng.next() >= 1 / 7;
+          const set = noisy ? variants[srng.int(0, variants.length)]! : clean;
+          const f = spliceFrames(sp.segments, set, ENCODER_FPS.audio);
+          s.audio = transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.audioTransform);
+          live.push(s.audio);
+        }
+        if (video) {
+          const f = spliceFrames(sp.segments, video, ENCODER_FPS.video);
+          s.video = tf.tensor2d(f.data, [f.frames, f.dim]);
+          live.push(s.video);
+        }
+        batch.push(s);
+      }
+    }
+    return batch;
   };
   return {
     provider,
     stepsPerEpoch,
     utterances: utts.length,
     variants: variants.length,
+    splicePool: splice?.pool.length ?? 0,
     dispose: () => {
       tf.dispose(live);
       live = [];

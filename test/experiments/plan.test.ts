@@ -72,7 +72,9 @@ test("the levers experiment: Table I's runs plus one run per lever, each scored 
     ["default-llama-avsr-asr-a4-v2-tiny-s0", "default-llama-avsr-avsr-a4-v2-tiny-s0", "default-omni-st-a4_16-v2_5-tiny-s0"],
     "the paper's input is Table I's own run, not trained again",
   );
-  assert.ok(ids.filter((id) => !table1.has(id)).every((id) => id.endsWith("-ctcemb-s0")));
+  assert.ok(ids.filter((id) => !table1.has(id)).every((id) => /-ctcemb(-splice16)?-s0$/.test(id)), ids.join(", "));
+  assert.deepEqual(ids.filter((id) => id.includes("splice")), ["default-llama-avsr-asr-a4-v2-tiny-ctc0.5-ctcemb-splice16-s0", "default-llama-avsr-avsr-a4-v2-tiny-ctc0.5-ctcemb-splice16-s0"], "splicing on the separate models only");
+  assert.ok(ids.includes("default-omni-st-a4_16-v2_5-tiny-ctc0.5-ctcemb-s0"), "the unified model with ctc-embed + auxiliary CTC");
   for (const r of levers) {
     const snrs = r.cells.map((c) => c.snr);
     assert.ok(snrs.includes(null) && snrs.includes(0), "clean and 0 dB");
