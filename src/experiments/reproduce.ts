@@ -255,7 +255,7 @@ export function resultsMarkdown(reports: readonly Report[], f: readonly Finding[
       "| `06_noise_sweep` | WER against babble SNR for ASR and AVSR at (4,2) and (16,5) |\n" +
       "| `07_llm_scaling` | WER and cost against LM size (tiny, small, base) |\n" +
       "| `08_lambda_ablation` | λ = (1,1,1), (1,1.5,1), (1,2,1) |\n" +
-      "| `09_levers` | levers on the LLM's audio input (not in the paper): ctc-embed and the auxiliary CTC loss |\n",
+      "| `09_levers` | levers on the LLM's audio input (not in the paper): ctc-embed, the auxiliary CTC loss, splice |\n",
   );
   return out.join("\n");
 }
