@@ -18,7 +18,8 @@ import { openCorpus } from "../src/data/index.js";
 import { corpusWer } from "../src/eval/wer.js";
 import { openFeatures } from "../src/features/cache.js";
 import { ctcGreedyDecode } from "../src/models/ctc.js";
-import { ENCODER_FPS, drawSplice, spliceBankOf, spliceFrames, splicePool } from "../src/pipeline/splice.js";
+import { openSplice } from "../src/pipeline/data.js";
+import { ENCODER_FPS, drawSplice, spliceFrames } from "../src/pipeline/splice.js";
 import { loadEncoder } from "../src/pretrain/encoders/index.js";
 import { BpeTokenizer } from "../src/text/tokenizer.js";
 import { repoRoot } from "../src/util/paths.js";
@@ -44,13 +45,7 @@ const head = enc.model.subwordHead;
 if (!head) throw new Error(`${enc.dir}: the ${modality} encoder has no sub-word CTC head`);
 const feats = openFeatures(v.preset!, modality, enc.hash, "train", "clean");
 const tokenizer = BpeTokenizer.fromJSON(readFileSync(join(repoRoot(), "checkpoints", "lm", v.preset!, "tokenizer.json"), "utf8"));
-const bank = spliceBankOf(train.map((u) => ({ id: u.id, words: corpus.alignment(u.id).words })));
-const held = new Set([...corpus.utterances("val"), ...corpus.utterances("test")].map((u) => u.text));
-const pool = splicePool(
-  corpus.lmText().map((l) => l.split(" ")),
-  (w) => bank.words.has(w),
-  { minWords: corpus.config.minWords, maxWords: corpus.config.maxWords, exclude: held },
-);
+const { pool, bank } = await openSplice(v.preset!, train);
 const read = (f: { data: Float32Array; frames: number; dim: number }) => {
   const x = tf.tensor3d(f.data, [1, f.frames, f.dim]);
   const ids = ctcGreedyDecode(tf.tidy(() => head.apply(x)), [f.frames])[0]!;

@@ -104,8 +104,8 @@ export interface TrainData {
   dispose(): void;
 }
 
-/** The splice bank of the training utterances and the LM-text word sequences they can spell. */
-async function openSplice(preset: string, utts: readonly Utterance[]): Promise<{ pool: string[]; bank: SpliceBank }> {
+/** The splice bank of the training utterances and the LM-text word sequences they can spell (also scripts/probe-splice.ts). */
+export async function openSplice(preset: string, utts: readonly Utterance[]): Promise<{ pool: string[]; bank: SpliceBank }> {
   const corpus = await openCorpus(preset);
   const bank = spliceBankOf(utts.map((u) => ({ id: u.id, words: corpus.alignment(u.id).words })));
   const held = new Set([...corpus.utterances("val"), ...corpus.utterances("test")].map((u) => u.text));
@@ -137,6 +137,8 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const tokens = utts.map((u) => tokenizer.encode(u.text));
   const splice = o.splice ? await openSplice(o.preset, utts) : undefined;
   const stepsPerEpoch = Math.max(1, Math.floor(utts.length / o.batchSize));
+  // a sample's babble condition: clean with probability 1/7, else one cached variant uniformly
+  const conditionOf = (rng: Rng): FeatureSet => (variants.length > 0 && rng.next() >= 1 / 7 ? variants[rng.int(0, variants.length)]! : clean!);
   const orders = new Map<number, number[]>();
   let live: tf.Tensor[] = [];
   const provider: BatchProvider = (step, rng) => {
@@ -156,9 +158,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
         s.audio = oracleTensor(o.oracle, utts[i]!);
         live.push(s.audio);
       } else if (clean) {
-        const noisy = variants.length > 0 && rng.next() >= 1 / 7;
-        const set = noisy ? variants[rng.int(0, variants.length)]! : clean;
-        s.audio = audioTensorOf(set, id, o.audioTransform);
+        s.audio = audioTensorOf(conditionOf(rng), id, o.audioTransform);
         live.push(s.audio);
       }
       if (video) {
@@ -174,9 +174,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
         const sp = drawSplice(splice.pool, splice.bank, srng);
         const s: AvsrSample = { transcript: tokenizer.encode(sp.text) };
         if (clean) {
-          const noisy = variants.length > 0 && srng.next() >= 1 / 7;
-          const set = noisy ? variants[srng.int(0, variants.length)]! : clean;
-          const f = spliceFrames(sp.segments, set, ENCODER_FPS.audio);
+          const f = spliceFrames(sp.segments, conditionOf(srng), ENCODER_FPS.audio);
           s.audio = transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.audioTransform);
           live.push(s.audio);
         }
