@@ -1,8 +1,10 @@
 /**
  * npm run eval -- --run <run-id|run dir> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]
- *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N]
+ *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N] [--ctc-decode λ]
  * Decodes the split with the run's newest checkpoint and writes
- * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>].{csv,json}. See src/pipeline/eval.ts.
+ * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_<split> unless test].{csv,json}.
+ * See src/pipeline/eval.ts.
+ * `--ctc-decode λ` (runs trained with --ctc-weight > 0): joint CTC/attention decoding with weight λ.
  * `--task all --rates all` evaluates every task at every rate (pair) the run has projectors for
  * (8 combinations for the Omni-AVSR rates {4,16} x {2,5}) and prints a table.
  */
@@ -25,6 +27,7 @@ const { values: v } = parseArgs({
     limit: { type: "string" },
     beam: { type: "string" },
     "max-new-tokens": { type: "string" },
+    "ctc-decode": { type: "string" },
   },
 });
 if (!v.run || !v.task || !v.rates) throw new Error("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
@@ -49,6 +52,7 @@ for (const c of combos) {
     limit: v.limit ? Number(v.limit) : undefined,
     beam: v.beam ? Number(v.beam) : undefined,
     maxNewTokens: v["max-new-tokens"] ? Number(v["max-new-tokens"]) : undefined,
+    ctcDecodeWeight: v["ctc-decode"] !== undefined ? Number(v["ctc-decode"]) : undefined,
   });
   console.log(JSON.stringify({ run: res.run, task: res.task, rates: res.rates, snr: res.snr, wer: res.wer, cer: res.cer, utterances: res.utterances, seconds: res.seconds, csv: res.csv }));
 }

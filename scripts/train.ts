@@ -6,6 +6,7 @@
  *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
  *                  [--lora-dropout X] [--train-limit N] [--no-noise-aug] [--audio-source encoder|oracle]
  *                  [--audio-input features|ctc-embed] [--splice N]
+ *                  [--compression avg-pooling|stack]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
  */
@@ -39,6 +40,7 @@ const { values: v } = parseArgs({
     "ctc-weight": { type: "string" },
     "audio-input": { type: "string" },
     splice: { type: "string" },
+    compression: { type: "string" },
     "lora-dropout": { type: "string" },
     "train-limit": { type: "string" },
     "no-noise-aug": { type: "boolean", default: false },
@@ -75,5 +77,6 @@ if (v["no-noise-aug"]) p.noiseAug = false;
 if (v["audio-source"]) p.audioSource = v["audio-source"] as TrainParams["audioSource"];
 if (v["audio-input"]) p.audioInput = v["audio-input"] as TrainParams["audioInput"];
 if (v.splice) p.splice = Number(v.splice);
+if (v.compression) p.compression = v.compression as TrainParams["compression"];
 const s = await trainRun(p, v.out);
 console.log(JSON.stringify({ runId: s.runId, runDir: s.runDir, trainSeconds: s.trainSeconds, tokensPerSecond: Math.round(s.tokensPerSecond), val: s.val.map((r) => ({ task: r.task, rates: r.rates, wer: r.wer })) }));

@@ -10,12 +10,20 @@
  * when it has K finished hypotheses and (earlyStopping, or the best live beam's normalised score cannot beat
  * the worst finished one). At the length limit, live beams join the finished set. The best finished
  * hypothesis is returned, without EOS. With K = 1 this is exactly greedy decoding (tested).
+ *
+ * Joint CTC/attention decoding (`ctc`, off by default; not in the paper, whose models have no CTC
+ * head): each row brings a CTC distribution over its frames (eval/ctc-prefix.ts) and a hypothesis is
+ * ranked by (1 − λ)·(attention log-probability) + λ·(CTC prefix score), the hybrid one-pass search of
+ * Watanabe et al. (2017). Only the `preBeam` best attention continuations of each live beam are
+ * CTC-scored (ESPnet's pre-beam); ending a hypothesis scores it with the CTC probability of the whole
+ * sequence. With λ = 0 the search is the plain one.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ForwardContext, tidyKeep } from "../models/nn.js";
 import { KVCache, Llm, disposeCache, emptyCache, selectCacheRows } from "../models/llm.js";
 import type { AvsrModel, AvsrSample, DecodePrefix, Rates, Task } from "../models/avsr.js";
 import { EOS_ID } from "../text/tokenizer.js";
+import { CtcPrefixScorer, type CtcPrefixState } from "./ctc-prefix.js";
 
 export interface DecodeOptions {
   maxNewTokens: number;
@@ -29,6 +37,17 @@ export interface BeamOptions extends DecodeOptions {
   lengthPenalty?: number;
   /** Stop a row as soon as it has K finished hypotheses (HF early_stopping=True); default false. */
   earlyStopping?: boolean;
+  /** Joint CTC/attention decoding (see the header). */
+  ctc?: JointCtc;
+}
+
+export interface JointCtc {
+  /** One scorer per batch row (its own frames). */
+  scorers: readonly CtcPrefixScorer[];
+  /** λ in [0, 1]. */
+  weight: number;
+  /** Attention continuations per live beam that are CTC-scored; default ceil(1.5·K), at least 2. */
+  preBeam?: number;
 }
 
 /** Runs the model on new inputs with a cache; returns log-probabilities of the last position [R, V] (as JS rows) and the grown cache. */
@@ -90,7 +109,36 @@ export function greedyDecode(llm: Llm, prefix: DecodePrefix, opts: DecodeOptions
 
 interface Hyp {
   tokens: number[];
+  /** The ranking score: the attention log-probability, or the joint score with `ctc`. */
   score: number;
+  /** Attention log-probability (kept apart for the joint score). */
+  att: number;
+  ctc?: CtcPrefixState;
+}
+
+/**
+ * CTC scores are floored: a prefix the frames cannot hold (more labels than frames allow: high rates,
+ * long transcripts) gets CTC_FLOOR instead of −∞, so such hypotheses stay ranked by attention among
+ * themselves instead of all dying (ESPnet's logzero does the same).
+ */
+const CTC_FLOOR = -1e4;
+const floored = (x: number) => Math.max(x, CTC_FLOOR);
+
+interface Candidate {
+  k: number;
+  v: number;
+  s: number;
+  att: number;
+  ctc?: CtcPrefixState;
+}
+
+/** Inserts c into cand (sorted by s, descending; ties keep the earlier) and keeps the best `want`. */
+function pushCandidate(cand: Candidate[], c: Candidate, want: number): void {
+  if (cand.length >= want && !(c.s > cand[cand.length - 1]!.s)) return;
+  let i = cand.length;
+  while (i > 0 && cand[i - 1]!.s < c.s) i--;
+  cand.splice(i, 0, c);
+  if (cand.length > want) cand.pop();
 }
 
 /** Beam search of every row (batched as B·K cache rows); returns the best hypothesis per row without EOS. */
@@ -100,6 +148,11 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
   const V = llm.config.vocabSize;
   const lp = opts.lengthPenalty ?? 1;
   const norm = (sum: number, n: number) => sum / Math.pow(n, lp);
+  const ctc = opts.ctc && opts.ctc.weight > 0 ? opts.ctc : undefined;
+  if (opts.ctc && !(opts.ctc.weight >= 0 && opts.ctc.weight <= 1)) throw new Error(`joint CTC weight must be in [0, 1], got ${opts.ctc.weight}`);
+  if (ctc && ctc.scorers.length !== B) throw new Error(`joint CTC: ${ctc.scorers.length} scorers for ${B} rows`);
+  const lam = ctc?.weight ?? 0;
+  const preBeam = Math.max(2, ctc?.preBeam ?? Math.ceil(1.5 * K));
   const first = stepLogProbs(llm, { embeds: prefix.embeds }, emptyCache(prefix.validFrom), opts.ctx);
   // expand every row to K beams (row b -> cache rows b·K .. b·K+K-1); only beam 0 is live at first
   const expand = Array.from({ length: B * K }, (_, i) => Math.floor(i / K));
@@ -107,7 +160,11 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
   disposeCache(first.cache);
   let logp = new Float32Array(B * K * V);
   for (let i = 0; i < B * K; i++) logp.set(first.logp.subarray(expand[i]! * V, expand[i]! * V + V), i * V);
-  let beams: Hyp[][] = Array.from({ length: B }, () => Array.from({ length: K }, (_, k) => ({ tokens: [], score: k === 0 ? 0 : -Infinity })));
+  let beams: Hyp[][] = Array.from({ length: B }, (_, b) =>
+    Array.from({ length: K }, (_, k) => ({ tokens: [], score: k === 0 ? 0 : -Infinity, att: k === 0 ? 0 : -Infinity, ctc: ctc && k === 0 ? ctc.scorers[b]!.initial() : undefined })),
+  );
+  // a live hypothesis at the length limit: its joint score as a whole sequence
+  const closing = (b: number, h: Hyp) => (ctc && h.ctc ? (1 - lam) * h.att + lam * floored(ctc.scorers[b]!.final(h.ctc)) : h.score);
   const finished: Hyp[][] = Array.from({ length: B }, () => []);
   const rowDone = new Array<boolean>(B).fill(false);
   try {
@@ -126,19 +183,27 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
           continue;
         }
         // top 2K candidates over K x V (ties: lower beam, then lower token id first)
-        const cand: Array<{ k: number; v: number; s: number }> = [];
+        const cand: Candidate[] = [];
         const want = 2 * K;
         for (let k = 0; k < K; k++) {
-          const base = beams[b]![k]!.score;
-          if (base === -Infinity) continue;
+          const h = beams[b]![k]!;
+          if (h.score === -Infinity) continue;
           const off = (b * K + k) * V;
-          for (let v = 0; v < V; v++) {
-            const s = base + logp[off + v]!;
-            if (cand.length < want || s > cand[cand.length - 1]!.s) {
-              let i = cand.length;
-              while (i > 0 && cand[i - 1]!.s < s) i--;
-              cand.splice(i, 0, { k, v, s });
-              if (cand.length > want) cand.pop();
+          if (!ctc) {
+            for (let v = 0; v < V; v++) pushCandidate(cand, { k, v, s: h.att + logp[off + v]!, att: h.att + logp[off + v]! }, want);
+            continue;
+          }
+          // joint: the beam's best `preBeam` attention continuations, CTC-scored
+          const pre: Candidate[] = [];
+          for (let v = 0; v < V; v++) pushCandidate(pre, { k, v, s: logp[off + v]!, att: h.att + logp[off + v]! }, preBeam);
+          const scorer = ctc.scorers[b]!;
+          for (const c of pre) {
+            if (c.v === opts.eosId) {
+              pushCandidate(cand, { ...c, s: (1 - lam) * c.att + lam * floored(scorer.final(h.ctc!)) }, want);
+            } else if (c.v !== scorer.blank) {
+              // (the blank is no label: no transcript holds it, so the CTC rules it out)
+              const st = scorer.extend(h.ctc!, c.v);
+              pushCandidate(cand, { ...c, s: (1 - lam) * c.att + lam * floored(st.score), ctc: st }, want);
             }
           }
         }
@@ -148,14 +213,14 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
           if (live.length >= K) return;
           const tokens = beams[b]![c.k]!.tokens;
           if (c.v === opts.eosId) {
-            if (rank < K) finished[b]!.push({ tokens: [...tokens], score: norm(c.s, n) });
+            if (rank < K) finished[b]!.push({ tokens: [...tokens], score: norm(c.s, n), att: c.att });
           } else {
-            live.push({ tokens: [...tokens, c.v], score: c.s });
+            live.push({ tokens: [...tokens, c.v], score: c.s, att: c.att, ctc: c.ctc });
             liveOrigin.push(b * K + c.k);
           }
         });
         while (live.length < K) {
-          live.push({ tokens: [], score: -Infinity });
+          live.push({ tokens: [], score: -Infinity, att: -Infinity });
           liveOrigin.push(b * K);
         }
         finished[b]!.sort((x, y) => y.score - x.score);
@@ -187,7 +252,7 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
   }
   return beams.map((row, b) => {
     const pool = [...finished[b]!];
-    if (!rowDone[b]) for (const h of row) if (h.score > -Infinity) pool.push({ tokens: h.tokens, score: norm(h.score, Math.max(1, h.tokens.length)) });
+    if (!rowDone[b]) for (const h of row) if (h.score > -Infinity) pool.push({ tokens: h.tokens, score: norm(closing(b, h), Math.max(1, h.tokens.length)), att: h.att });
     pool.sort((x, y) => y.score - x.score);
     return pool[0]?.tokens ?? [];
   });
@@ -199,6 +264,8 @@ export interface TranscribeOptions {
   /** The paper allows 32 new tokens. */
   maxNewTokens?: number;
   lengthPenalty?: number;
+  /** Joint CTC/attention decoding: one scorer per sample and λ (beam search, also at width 1). */
+  ctc?: JointCtc;
 }
 
 /** Token ids of the transcripts of a batch of samples for one task at one rate pair (no EOS). */
@@ -207,7 +274,8 @@ export function transcribe(model: AvsrModel, samples: readonly AvsrSample[], tas
   try {
     const base = { maxNewTokens: opts.maxNewTokens ?? 32, eosId: EOS_ID, ctx: model.contextFor(task) };
     const K = opts.beamWidth ?? 1;
-    return K <= 1 ? greedyDecode(model.llm, prefix, base) : beamSearch(model.llm, prefix, { ...base, beamWidth: K, lengthPenalty: opts.lengthPenalty });
+    const joint = opts.ctc && opts.ctc.weight > 0;
+    return K <= 1 && !joint ? greedyDecode(model.llm, prefix, base) : beamSearch(model.llm, prefix, { ...base, beamWidth: Math.max(1, K), lengthPenalty: opts.lengthPenalty, ctc: opts.ctc });
   } finally {
     prefix.embeds.dispose();
   }

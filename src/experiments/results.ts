@@ -89,6 +89,8 @@ export function cellRows(e: Experiment, size: ReproSize): CellRow[] {
         cer: 100 * j.cer,
         utterances: j.utterances,
         run: cfg.runId,
+        // λ of joint CTC/attention decoding, only where used (the paper experiments' CSVs keep their columns)
+        ...(c.ctcDecode ? { ctc_decode: c.ctcDecode } : {}),
       });
     }
   }
@@ -417,11 +419,12 @@ export async function leversReport(size: ReproSize): Promise<Report> {
     LEVER_VARIANTS.find(
       (v) => (v.params.audioInput ?? "") === (p.audioInput ?? "") && (v.params.ctcWeight ?? 0) === (p.ctcWeight ?? 0) && (v.params.splice ?? 0) === (p.splice ?? 0),
     )?.label ?? "?";
-  const table: Row[] = runs.map((r) => {
+  // a row per (model, decoding): attention only, and joint CTC/attention where the run has a CTC head
+  const table: Row[] = runs.flatMap((r) => [...new Set(r.cells.map((c) => c.ctcDecode ?? 0))].map((lam) => ({ r, lam }))).map(({ r, lam }) => {
     const cfg = resolveRunConfig(r.train);
-    const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train) };
-    for (const c of r.cells) {
-      const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)));
+    const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train), decoding: lam ? `joint CTC/attention, λ ${lam}` : "attention" };
+    for (const c of r.cells.filter((c) => (c.ctcDecode ?? 0) === lam)) {
+      const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)) && (x.ctc_decode ?? 0) === lam);
       row[c.snr === null ? cellColumn(c) : `${cellColumn(c)}_${c.snr}dB`] = hit ? round(hit.wer, 1) : null;
     }
     const all = t1.map((c) => row[c]);
@@ -433,11 +436,12 @@ export async function leversReport(size: ReproSize): Promise<Report> {
   });
   const present = new Set(table.flatMap((r) => Object.keys(r)));
   const cols = [...t1, ...[...present].filter((k) => k.endsWith("dB"))].filter((k) => present.has(k));
-  const wide: Row[] = table.map((r) => Object.fromEntries(["method", "input", ...cols, "avg", "train_minutes", "run"].map((k) => [k, r[k] ?? null])));
+  const wide: Row[] = table.map((r) => Object.fromEntries(["method", "input", "decoding", ...cols, "avg", "train_minutes", "run"].map((k) => [k, r[k] ?? null])));
   const shown = ["asr_4", `asr_4_${leverSnr(size)}dB`, "vsr_2", "avsr_4_2", `avsr_4_2_${leverSnr(size)}dB`].filter((c) => cols.includes(c));
   // one series per (method, input): the separate models of one input fill disjoint cells
-  const series = [...new Set(wide.map((r) => `${r.method}, ${r.input}`))].map((name) => {
-    const of = wide.filter((r) => `${r.method}, ${r.input}` === name);
+  const nameOf = (r: Row) => `${r.method}, ${r.input}${r.decoding === "attention" ? "" : `, ${r.decoding}`}`;
+  const series = [...new Set(wide.map(nameOf))].map((name) => {
+    const of = wide.filter((r) => nameOf(r) === name);
     return { name, x: shown, y: shown.map((c) => (of.map((r) => r[c]).find((v) => typeof v === "number") as number | undefined) ?? null) };
   });
   const fig = barChart(
@@ -450,7 +454,7 @@ export async function leversReport(size: ReproSize): Promise<Report> {
     tables: { levers: wide },
     figures: { levers: fig },
     notes: [
-      "Not the paper's recipe: ctc-embed appends the LM embedding of the frozen audio encoder's sub-word CTC posteriors to each audio frame; the auxiliary CTC loss ties the projected audio tokens to the transcript's sub-words; splice 16 adds 16 samples to every batch of 16 whose transcript is a word sequence of the LM text and whose features are the cached encoder frames of training-split occurrences of its words (pipeline/splice.ts). Llama-AVSR: one model per row (one task and rate pair); Omni-AVSR-ST: one model for all cells, avg over Table I's eight.",
+      "Not the paper's recipe: ctc-embed appends the LM embedding of the frozen audio encoder's sub-word CTC posteriors to each audio frame; the auxiliary CTC loss ties the projected audio tokens to the transcript's sub-words; splice 16 adds 16 samples to every batch of 16 whose transcript is a word sequence of the LM text and whose features are the cached encoder frames of training-split occurrences of its words (pipeline/splice.ts). Decoding: beam search on the LLM alone (attention), or, for the runs with the auxiliary CTC head, jointly with that head's CTC prefix scores over the audio tokens (the video tokens for VSR), weight λ (eval/ctc-prefix.ts). Llama-AVSR: one model per row (one task and rate pair); Omni-AVSR-ST: one model for all cells, avg over Table I's eight.",
     ],
     coverage: coverage("levers", size),
   };

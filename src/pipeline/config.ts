@@ -25,6 +25,7 @@
  * since; ~1.35x the step time). Without babble augmentation the q/v rank-8 run reached 66.6 % on clean
  * validation, but the paper's recipe augments and the noise sweep needs it.
  */
+import type { CompressionMode } from "../models/compression.js";
 import type { LlmSize } from "../models/llm.js";
 import type { Task } from "../models/lora.js";
 import { DEFAULT_LAMBDAS, METHODS, type Method } from "../train/methods.js";
@@ -61,6 +62,8 @@ export interface TrainParams {
   audioInput?: AudioInput;
   /** Spliced text-injection samples added to every batch (pipeline/splice.ts); 0 (the presets): none. */
   splice?: number;
+  /** Token compression (models/compression.ts): "avg-pooling" (the presets, the paper's) or "stack". */
+  compression?: CompressionMode;
   projectorHidden?: number;
   /** Training utterances used (0 = all). */
   trainLimit?: number;
@@ -159,6 +162,8 @@ export interface RunConfig extends TrainPreset {
   audioInput?: "ctc-embed";
   /** Present only when > 0 (pipeline/splice.ts), for the same reason. */
   splice?: number;
+  /** Present only when "stack" (models/compression.ts), for the same reason; absent = "avg-pooling". */
+  compression?: "stack";
   preset: string;
   method: Method;
   task?: Task;
@@ -182,7 +187,8 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const oracle = c.audioSource === "oracle" ? "-oracle" : "";
   const input = c.audioInput === "ctc-embed" ? "-ctcemb" : "";
   const splice = c.splice ? `-splice${c.splice}` : "";
-  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${ctc}${input}${splice}${limit}${oracle}-s${c.seed}`;
+  const stack = c.compression === "stack" ? "-stack" : "";
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${stack}${ctc}${input}${splice}${limit}${oracle}-s${c.seed}`;
 }
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
@@ -235,6 +241,8 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     if (c.audioSource === "oracle") throw new Error("splice cuts the encoder's cached features, not the oracle");
     c.splice = p.splice;
   }
+  if (p.compression !== undefined && p.compression !== "avg-pooling" && p.compression !== "stack") throw new Error(`compression must be avg-pooling or stack, got ${JSON.stringify(p.compression)}`);
+  if (p.compression === "stack") c.compression = "stack";
   if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);
   if (c.checkpointEvery > c.steps) c.checkpointEvery = c.steps;
   return { ...c, runId: p.runId ?? defaultRunId(c) };

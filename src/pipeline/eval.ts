@@ -5,6 +5,11 @@
  *   results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>].csv    id, speaker, ref, hyp, word errors, ref words
  *   results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>].json   WER/CER (corpus level), counts, settings
  *
+ * With `ctcDecodeWeight` λ > 0 (runs trained with the auxiliary CTC loss; not in the paper) decoding is
+ * joint CTC/attention (eval/decode.ts) and the files get a `_ctcdec<λ>` suffix, beside the plain ones.
+ * A split other than test adds `_<split>` (e.g. asr_4-0_val.csv), so tuning on val never overwrites a
+ * test score.
+ *
  * The rate of a modality the task does not use is written as 0 (asr_4-0, vsr_0-2, avsr_4-2).
  * Noisy audio comes from the feature cache (test split at each SNR of EVAL_SNRS, deterministic per
  * (utterance, noise, SNR, seed 0)); other SNRs need `npm run features -- --snrs ...` first.
@@ -49,6 +54,8 @@ export interface EvalParams {
   maxNewTokens?: number;
   batchSize?: number;
   lengthPenalty?: number;
+  /** λ of joint CTC/attention decoding (0/absent: attention only, the paper's). */
+  ctcDecodeWeight?: number;
 }
 
 export interface EvalResult {
@@ -68,6 +75,8 @@ export interface EvalResult {
   ins: number;
   beam: number;
   maxNewTokens: number;
+  /** Present when joint CTC/attention decoding was used. */
+  ctcDecodeWeight?: number;
   checkpointStep: number;
   seconds: number;
   utterancesPerSecond: number;
@@ -79,10 +88,10 @@ export interface EvalResult {
 export const DEFAULT_BEAM = 4;
 
 /** eval/<task>_<a>-<v>[_<noise><snr>] (unused modality's rate written as 0). */
-export function evalName(task: Task, rates: Rates, snr?: number | null, noise = "babble"): string {
+export function evalName(task: Task, rates: Rates, snr?: number | null, noise = "babble", ctcDecode = 0): string {
   const use = taskUses(task);
   const base = `${task}_${use.audio ? rates.audio : 0}-${use.video ? rates.video : 0}`;
-  return snr === null || snr === undefined ? base : `${base}_${noise}${snr}`;
+  return (snr === null || snr === undefined ? base : `${base}_${noise}${snr}`) + (ctcDecode ? `_ctcdec${ctcDecode}` : "");
 }
 
 export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) => process.stderr.write(l + "\n")): Promise<EvalResult> {
@@ -99,12 +108,16 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const beam = p.beam ?? DEFAULT_BEAM;
   const maxNewTokens = p.maxNewTokens ?? 32;
   const snr = p.snr ?? null;
+  const joint = p.ctcDecodeWeight ?? 0;
+  if (!(joint >= 0 && joint <= 1)) throw new Error(`ctcDecodeWeight must be in [0, 1], got ${p.ctcDecodeWeight}`);
+  if (joint > 0 && !(cfg.ctcWeight > 0)) throw new Error(`run ${cfg.runId} has no auxiliary CTC head (trained with ctcWeight ${cfg.ctcWeight}): joint CTC decoding needs --ctc-weight > 0 at training`);
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
   if (step < cfg.steps) log(`[eval] warning: ${cfg.runId} checkpoint is at step ${step} of ${cfg.steps}`);
   const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
   const utts = set.utterances;
-  const name = evalName(p.task, p.rates, snr, p.noise ?? "babble");
+  // the test split's files carry no split name (the tables read them); another split's say which
+  const name = evalName(p.task, p.rates, snr, p.noise ?? "babble", joint) + (split === "test" ? "" : `_${split}`);
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
   const hyps = decodeUtterances(
     built.model,
@@ -113,7 +126,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     utts,
     p.task,
     p.rates,
-    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty },
+    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, ctcDecodeWeight: joint || undefined },
     (done) => progress.update(done),
   );
   const pairs = utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! }));
@@ -149,6 +162,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     ins: w.ins,
     beam,
     maxNewTokens,
+    ...(joint > 0 ? { ctcDecodeWeight: joint } : {}),
     checkpointStep: step,
     seconds,
     utterancesPerSecond: utts.length / seconds,

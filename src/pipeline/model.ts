@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { AvsrModel, DEFAULT_PROMPTS, type AvsrConfig, type AvsrSample, type Rates, type TextEncoder } from "../models/avsr.js";
+import { AvsrModel, DEFAULT_PROMPTS, taskUses, type AvsrConfig, type AvsrSample, type Rates, type TextEncoder } from "../models/avsr.js";
 import { IGNORE, Llm, maskedCrossEntropy } from "../models/llm.js";
 import { ctcLossFast } from "../models/ctc-fast.js";
 import { PAD_ID } from "../text/tokenizer.js";
@@ -15,6 +15,7 @@ import type { Task } from "../models/lora.js";
 import { loraStrategyOf } from "../train/methods.js";
 import { assignParams, latestCheckpoint, loadSafetensorsFile } from "../train/checkpoint.js";
 import { transcribe } from "../eval/decode.js";
+import { CtcPrefixScorer } from "../eval/ctc-prefix.js";
 import { Rng } from "../util/rng.js";
 import { resultsDir } from "../util/paths.js";
 import type { BpeTokenizer } from "../text/tokenizer.js";
@@ -75,6 +76,23 @@ export class AvsrTrainModel extends AvsrModel {
     });
   }
 
+  /**
+   * The auxiliary CTC head's distributions for joint CTC/attention decoding (eval/decode.ts): one
+   * prefix scorer per sample, over the projected audio tokens (ASR, AVSR) or video tokens (VSR).
+   */
+  ctcScorers(samples: readonly AvsrSample[], task: Task, rates: Rates): CtcPrefixScorer[] {
+    if (!this.ctcLogScale) throw new Error("joint CTC decoding needs a run trained with the auxiliary CTC loss (ctcWeight > 0 in its config.json)");
+    const modality = taskUses(task).audio ? "audio" : "video";
+    const V = this.cfg.llm.vocabSize;
+    return tf.tidy(() => this.modalityTokens(samples, modality, rates[modality])).map((t) => {
+      const lp = tf.tidy(() => tf.logSoftmax(tf.mul(tf.matMul(t, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!))));
+      t.dispose();
+      const data = lp.dataSync() as Float32Array;
+      lp.dispose();
+      return new CtcPrefixScorer(data, V, PAD_ID);
+    });
+  }
+
   /** CTC of one modality's projected tokens against the transcripts (tied-embedding classifier). */
   private ctcOf(tokens: tf.Tensor2D[], labels: readonly (readonly number[])[]): tf.Scalar {
     const lens = tokens.map((t) => t.shape[0]);
@@ -98,7 +116,7 @@ export function avsrConfigOf(c: RunConfig, lm: ResolvedLm, audioDim: number, vid
     videoDim,
     audioRates: c.audioRates,
     videoRates: c.videoRates,
-    compression: "avg-pooling",
+    compression: c.compression ?? "avg-pooling",
     tail: "partial",
     projectorHidden: c.projectorHidden,
     lora: { r: c.loraR, alpha: c.loraAlpha, targets: c.loraTargets ?? ["q_proj", "v_proj"], dropout: c.loraDropout ?? 0, zeroInit: "up" },
@@ -171,6 +189,13 @@ export interface DecodeSetOptions {
   maxNewTokens: number;
   batchSize: number;
   lengthPenalty?: number;
+  /** λ of joint CTC/attention decoding with the run's auxiliary CTC head (0/absent: attention only). */
+  ctcDecodeWeight?: number;
+}
+
+function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates): CtcPrefixScorer[] {
+  if (!(model instanceof AvsrTrainModel)) throw new Error("joint CTC decoding needs a model built by buildModel");
+  return model.ctcScorers(samples, task, rates);
 }
 
 /** Hypothesis text per utterance (same order as `utts`), decoded in length-sorted batches. */
@@ -182,7 +207,8 @@ export function decodeUtterances(model: AvsrModel, tokenizer: BpeTokenizer, set:
     const idx = order.slice(s, s + o.batchSize);
     const samples = evalSamples(set, idx.map((i) => utts[i]!));
     try {
-      const ids = tf.tidy(() => transcribe(model, samples, task, rates, { beamWidth: o.beamWidth, maxNewTokens: o.maxNewTokens, lengthPenalty: o.lengthPenalty }));
+      const joint = o.ctcDecodeWeight ? { scorers: ctcScorersOf(model, samples, task, rates), weight: o.ctcDecodeWeight } : undefined;
+      const ids = tf.tidy(() => transcribe(model, samples, task, rates, { beamWidth: o.beamWidth, maxNewTokens: o.maxNewTokens, lengthPenalty: o.lengthPenalty, ctc: joint }));
       idx.forEach((i, k) => (hyps[i] = tokenizer.decode(ids[k]!)));
     } finally {
       disposeSamples(samples);

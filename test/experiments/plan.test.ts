@@ -40,7 +40,8 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
   const jobs = planJobs(EXPERIMENTS, reproSize("default"));
   const cells = jobs.flatMap((j) => (j.params as unknown as TrainEvalParams).cells);
   assert.ok(cells.length > 100 && cells.some((c) => c.snr !== null));
-  for (const c of cells) assert.equal(basename(evalJsonPath("/r", c)), `${evalName(c.task, { audio: c.audio, video: c.video }, c.snr)}.json`);
+  assert.ok(cells.some((c) => c.ctcDecode) && cells.some((c) => !c.ctcDecode), "attention-only and joint CTC/attention cells");
+  for (const c of cells) assert.equal(basename(evalJsonPath("/r", c)), `${evalName(c.task, { audio: c.audio, video: c.video }, c.snr, "babble", c.ctcDecode)}.json`);
 
   const dir = mkdtempSync(join(tmpdir(), "cell-"));
   const cell = { task: "avsr" as const, audio: 4, video: 2, snr: 0 };
@@ -54,16 +55,21 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
     write(other);
     assert.equal(cellDone(dir, cell, plan), false, JSON.stringify(other));
   }
+  const joint = { ...cell, ctcDecode: 0.3 };
+  writeFileSync(evalJsonPath(dir, joint), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ctcDecodeWeight: 0.3 }));
+  assert.equal(cellDone(dir, joint, plan), true, "a joint-decoding cell, under its own name");
+  writeFileSync(evalJsonPath(dir, joint), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300 }));
+  assert.equal(cellDone(dir, joint, plan), false, "attention-only decoding is not the joint cell");
   writeFileSync(evalJsonPath(dir, cell), "{ half-written");
   assert.equal(cellDone(dir, cell, plan), false, "an unreadable result is redone");
 });
 
 test("the levers experiment: Table I's runs plus one run per lever, each scored clean and at 0 dB", async () => {
-  const { experimentRuns, LEVER_VARIANTS, table1Cells } = await import("../../src/experiments/plan.js");
+  const { experimentRuns, LEVER_VARIANTS, LEVER_CTC_DECODE, table1Cells } = await import("../../src/experiments/plan.js");
   const { resolveRunConfig } = await import("../../src/pipeline/config.js");
   const size = reproSize("default");
   const levers = experimentRuns("levers", size);
-  assert.equal(levers.length, 2 * LEVER_VARIANTS.length + 2, "Llama-AVSR ASR and AVSR per variant; Omni-AVSR-ST without and with both levers");
+  assert.equal(levers.length, 2 * LEVER_VARIANTS.length + 3, "Llama-AVSR ASR and AVSR per variant; Omni-AVSR-ST without levers, with both, and with both + splice");
   const ids = levers.map((r) => resolveRunConfig(r.train).runId);
   assert.equal(new Set(ids).size, ids.length, "every variant is its own run");
   const table1 = new Set(experimentRuns("table1", size).map((r) => resolveRunConfig(r.train).runId));
@@ -73,7 +79,11 @@ test("the levers experiment: Table I's runs plus one run per lever, each scored 
     "the paper's input is Table I's own run, not trained again",
   );
   assert.ok(ids.filter((id) => !table1.has(id)).every((id) => /-ctcemb(-splice16)?-s0$/.test(id)), ids.join(", "));
-  assert.deepEqual(ids.filter((id) => id.includes("splice")), ["default-llama-avsr-asr-a4-v2-tiny-ctc0.5-ctcemb-splice16-s0", "default-llama-avsr-avsr-a4-v2-tiny-ctc0.5-ctcemb-splice16-s0"], "splicing on the separate models only");
+  assert.deepEqual(
+    ids.filter((id) => id.includes("splice")),
+    ["default-llama-avsr-asr-a4-v2-tiny-ctc0.5-ctcemb-splice16-s0", "default-llama-avsr-avsr-a4-v2-tiny-ctc0.5-ctcemb-splice16-s0", "default-omni-st-a4_16-v2_5-tiny-ctc0.5-ctcemb-splice16-s0"],
+    "splicing on the separate models and the unified one",
+  );
   assert.ok(ids.includes("default-omni-st-a4_16-v2_5-tiny-ctc0.5-ctcemb-s0"), "the unified model with ctc-embed + auxiliary CTC");
   for (const r of levers) {
     const snrs = r.cells.map((c) => c.snr);
@@ -85,5 +95,11 @@ test("the levers experiment: Table I's runs plus one run per lever, each scored 
   const lastPaper = Math.max(...order.map((id, i) => (leverIds.includes(id) ? -1 : i)));
   for (const id of leverIds) assert.ok(order.indexOf(id) > lastPaper, `${id} is planned before a paper run`);
   const omni = levers.filter((r) => r.train.method === "omni-st");
-  for (const r of omni) assert.equal(r.cells.filter((c) => c.snr === null).length, table1Cells(size).length);
+  for (const r of omni) assert.equal(r.cells.filter((c) => c.snr === null && !c.ctcDecode).length, table1Cells(size).length);
+  // runs with the auxiliary CTC head are also scored with joint CTC/attention decoding, every cell of theirs
+  for (const r of levers) {
+    const joint = r.cells.filter((c) => c.ctcDecode);
+    if ((r.train.ctcWeight ?? 0) > 0) assert.deepEqual(joint, r.cells.filter((c) => !c.ctcDecode).map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE })));
+    else assert.equal(joint.length, 0);
+  }
 });
