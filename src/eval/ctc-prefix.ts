@@ -22,8 +22,22 @@
  * enumeration in test/eval/ctc-prefix.test.ts.
  */
 
+/** What a beam search needs of a prefix scorer (eval/decode.ts): a state per prefix, with its score. */
+export interface PrefixState {
+  readonly score: number;
+}
+
+export interface PrefixScorer {
+  /** The label no hypothesis may hold (the CTC blank). */
+  readonly blank: number;
+  initial(): PrefixState;
+  extend(g: PrefixState, c: number): PrefixState;
+  /** Score of g as the whole label sequence. */
+  final(g: PrefixState): number;
+}
+
 /** A prefix's forward variables (length T each) and its prefix score ψ. */
-export interface CtcPrefixState {
+export interface CtcPrefixState extends PrefixState {
   readonly rn: Float64Array;
   readonly rb: Float64Array;
   /** ψ of this prefix (0 for the empty prefix: every path starts with it). */
@@ -38,7 +52,7 @@ function logAdd(a: number, b: number): number {
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
 
-export class CtcPrefixScorer {
+export class CtcPrefixScorer implements PrefixScorer {
   readonly T: number;
 
   /**
@@ -71,7 +85,8 @@ export class CtcPrefixScorer {
   }
 
   /** g extended by label c (not the blank). */
-  extend(g: CtcPrefixState, c: number): CtcPrefixState {
+  extend(prefix: PrefixState, c: number): CtcPrefixState {
+    const g = prefix as CtcPrefixState;
     if (c === this.blank) throw new Error(`CtcPrefixScorer: cannot extend a prefix by the blank (${c})`);
     if (!(c >= 0 && c < this.V)) throw new Error(`CtcPrefixScorer: label ${c} outside [0, ${this.V})`);
     const T = this.T;
@@ -91,7 +106,42 @@ export class CtcPrefixScorer {
   }
 
   /** log p(g | x): g is the whole label sequence (end of sentence after it). */
-  final(g: CtcPrefixState): number {
+  final(prefix: PrefixState): number {
+    const g = prefix as CtcPrefixState;
     return logAdd(g.rn[this.T - 1]!, g.rb[this.T - 1]!);
+  }
+}
+
+interface MeanState extends PrefixState {
+  readonly parts: readonly PrefixState[];
+}
+
+/**
+ * The mean of several scorers' log scores for the same labels (e.g. the CTC heads over an AVSR
+ * sample's audio tokens and over its video tokens, each with its own frames): a product of experts.
+ */
+export class MeanPrefixScorer implements PrefixScorer {
+  readonly blank: number;
+
+  constructor(private readonly parts: readonly PrefixScorer[]) {
+    if (parts.length === 0) throw new Error("MeanPrefixScorer: no scorers");
+    this.blank = parts[0]!.blank;
+    if (parts.some((p) => p.blank !== this.blank)) throw new Error("MeanPrefixScorer: the scorers disagree on the blank");
+  }
+
+  private of(parts: PrefixState[]): MeanState {
+    return { parts, score: parts.reduce((a, p) => a + p.score, 0) / parts.length };
+  }
+
+  initial(): PrefixState {
+    return this.of(this.parts.map((p) => p.initial()));
+  }
+
+  extend(g: PrefixState, c: number): PrefixState {
+    return this.of(this.parts.map((p, i) => p.extend((g as MeanState).parts[i]!, c)));
+  }
+
+  final(g: PrefixState): number {
+    return this.parts.reduce((a, p, i) => a + p.final((g as MeanState).parts[i]!), 0) / this.parts.length;
   }
 }

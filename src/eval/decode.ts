@@ -23,7 +23,7 @@ import { ForwardContext, tidyKeep } from "../models/nn.js";
 import { KVCache, Llm, disposeCache, emptyCache, selectCacheRows } from "../models/llm.js";
 import type { AvsrModel, AvsrSample, DecodePrefix, Rates, Task } from "../models/avsr.js";
 import { EOS_ID } from "../text/tokenizer.js";
-import { CtcPrefixScorer, type CtcPrefixState } from "./ctc-prefix.js";
+import type { PrefixScorer, PrefixState } from "./ctc-prefix.js";
 
 export interface DecodeOptions {
   maxNewTokens: number;
@@ -43,7 +43,7 @@ export interface BeamOptions extends DecodeOptions {
 
 export interface JointCtc {
   /** One scorer per batch row (its own frames). */
-  scorers: readonly CtcPrefixScorer[];
+  scorers: readonly PrefixScorer[];
   /** λ in [0, 1]. */
   weight: number;
   /** Attention continuations per live beam that are CTC-scored; default ceil(1.5·K), at least 2. */
@@ -113,7 +113,7 @@ interface Hyp {
   score: number;
   /** Attention log-probability (kept apart for the joint score). */
   att: number;
-  ctc?: CtcPrefixState;
+  ctc?: PrefixState;
 }
 
 /**
@@ -129,7 +129,7 @@ interface Candidate {
   v: number;
   s: number;
   att: number;
-  ctc?: CtcPrefixState;
+  ctc?: PrefixState;
 }
 
 /** Inserts c into cand (sorted by s, descending; ties keep the earlier) and keeps the best `want`. */

@@ -15,7 +15,7 @@ import type { Task } from "../models/lora.js";
 import { loraStrategyOf } from "../train/methods.js";
 import { assignParams, latestCheckpoint, loadSafetensorsFile } from "../train/checkpoint.js";
 import { transcribe } from "../eval/decode.js";
-import { CtcPrefixScorer } from "../eval/ctc-prefix.js";
+import { CtcPrefixScorer, MeanPrefixScorer, type PrefixScorer } from "../eval/ctc-prefix.js";
 import { Rng } from "../util/rng.js";
 import { resultsDir } from "../util/paths.js";
 import type { BpeTokenizer } from "../text/tokenizer.js";
@@ -78,13 +78,19 @@ export class AvsrTrainModel extends AvsrModel {
 
   /**
    * The auxiliary CTC head's distributions for joint CTC/attention decoding (eval/decode.ts): one
-   * prefix scorer per sample, over the projected audio tokens (ASR, AVSR) or video tokens (VSR).
+   * prefix scorer per sample, over the projected tokens of each modality the task uses (training
+   * scored both for AVSR); with two, the mean of their log scores.
    */
-  ctcScorers(samples: readonly AvsrSample[], task: Task, rates: Rates): CtcPrefixScorer[] {
+  ctcScorers(samples: readonly AvsrSample[], task: Task, rates: Rates): PrefixScorer[] {
     if (!this.ctcLogScale) throw new Error("joint CTC decoding needs a run trained with the auxiliary CTC loss (ctcWeight > 0 in its config.json)");
-    const modality = taskUses(task).audio ? "audio" : "video";
+    const use = taskUses(task);
+    const perModality = (["audio", "video"] as const).filter((m) => use[m]).map((m) => this.ctcScorersOf(samples, m, rates[m]));
+    return samples.map((_, i) => (perModality.length === 1 ? perModality[0]![i]! : new MeanPrefixScorer(perModality.map((x) => x[i]!))));
+  }
+
+  private ctcScorersOf(samples: readonly AvsrSample[], modality: "audio" | "video", rate: number): CtcPrefixScorer[] {
     const V = this.cfg.llm.vocabSize;
-    return tf.tidy(() => this.modalityTokens(samples, modality, rates[modality])).map((t) => {
+    return tf.tidy(() => this.modalityTokens(samples, modality, rate)).map((t) => {
       const lp = tf.tidy(() => tf.logSoftmax(tf.mul(tf.matMul(t, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!))));
       t.dispose();
       const data = lp.dataSync() as Float32Array;
@@ -193,7 +199,7 @@ export interface DecodeSetOptions {
   ctcDecodeWeight?: number;
 }
 
-function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates): CtcPrefixScorer[] {
+function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates): PrefixScorer[] {
   if (!(model instanceof AvsrTrainModel)) throw new Error("joint CTC decoding needs a model built by buildModel");
   return model.ctcScorers(samples, task, rates);
 }

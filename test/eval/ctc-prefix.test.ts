@@ -2,7 +2,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend/index.js";
-import { CtcPrefixScorer } from "../../src/eval/ctc-prefix.js";
+import { CtcPrefixScorer, MeanPrefixScorer } from "../../src/eval/ctc-prefix.js";
 import { beamSearch } from "../../src/eval/decode.js";
 import { Llm, type LlmConfig } from "../../src/models/llm.js";
 import { ctcLoss } from "../../src/models/ctc.js";
@@ -126,4 +126,18 @@ test("joint decoding when the frames cannot hold the transcript: hypotheses fall
   assert.equal(plain[0]!.length, 6);
   assert.equal(joint[0]!.length, 6, "a full-length hypothesis, not an empty one");
   prefix.embeds.dispose();
+});
+
+test("the mean of two CTC scorers over different frames: mean prefix and final scores; mismatched blanks refused", () => {
+  const V = 5;
+  const a = new CtcPrefixScorer(randomLogp(6, V, new Rng(1)), V, 0);
+  const b = new CtcPrefixScorer(randomLogp(4, V, new Rng(2)), V, 0);
+  const m = new MeanPrefixScorer([a, b]);
+  let [sa, sb, sm] = [a.initial(), b.initial(), m.initial()];
+  for (const c of [2, 4, 4]) {
+    [sa, sb, sm] = [a.extend(sa, c), b.extend(sb, c), m.extend(sm, c)];
+    assert.ok(Math.abs(sm.score - (sa.score + sb.score) / 2) < 1e-12);
+  }
+  assert.ok(Math.abs(m.final(sm) - (a.final(sa) + b.final(sb)) / 2) < 1e-12);
+  assert.throws(() => new MeanPrefixScorer([a, new CtcPrefixScorer(randomLogp(3, V, new Rng(2)), V, 1)]), /disagree on the blank/);
 });
