@@ -237,7 +237,7 @@ export function resultsMarkdown(reports: readonly Report[], f: readonly Finding[
   if (lv) {
     const noisy = Object.keys(lv.tables.levers![0] ?? {}).filter((k) => k.endsWith("dB"));
     out.push(`\n### Levers on the LLM's audio input (not in the paper) — ${lv.coverage.present}/${lv.coverage.expected} cells\n`);
-    out.push(tableToMarkdown(pick(lv.tables.levers!, ["method", "input", "asr_4", "vsr_2", "avsr_4_2", ...noisy, "avg", "train_minutes"]), { digits: 1 }));
+    out.push(tableToMarkdown(pick(lv.tables.levers!, ["method", "input", "decoding", "asr_4", "vsr_2", "avsr_4_2", ...noisy, "avg", "train_minutes"]), { digits: 1 }));
     out.push(`\nSeed 0; the rows without levers are Table I's own runs. ${lv.notes.join(" ")} Every cell and the run ids: \`${at}/levers/levers.csv\`.\n`);
   }
   if (f.length) {
@@ -255,7 +255,7 @@ export function resultsMarkdown(reports: readonly Report[], f: readonly Finding[
       "| `06_noise_sweep` | WER against babble SNR for ASR and AVSR at (4,2) and (16,5) |\n" +
       "| `07_llm_scaling` | WER and cost against LM size (tiny, small, base) |\n" +
       "| `08_lambda_ablation` | λ = (1,1,1), (1,1.5,1), (1,2,1) |\n" +
-      "| `09_levers` | levers on the LLM's audio input (not in the paper): ctc-embed, the auxiliary CTC loss, splice |\n",
+      "| `09_levers` | levers on the LLM's audio input (not in the paper): ctc-embed, the auxiliary CTC loss, splice, joint CTC/attention decoding |\n",
   );
   return out.join("\n");
 }

@@ -422,7 +422,7 @@ export async function leversReport(size: ReproSize): Promise<Report> {
   // a row per (model, decoding): attention only, and joint CTC/attention where the run has a CTC head
   const table: Row[] = runs.flatMap((r) => [...new Set(r.cells.map((c) => c.ctcDecode ?? 0))].map((lam) => ({ r, lam }))).map(({ r, lam }) => {
     const cfg = resolveRunConfig(r.train);
-    const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train), decoding: lam ? `joint CTC/attention, λ ${lam}` : "attention" };
+    const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train), decoding: lam ? `joint CTC/attention (λ ${lam})` : "attention" };
     for (const c of r.cells.filter((c) => (c.ctcDecode ?? 0) === lam)) {
       const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)) && (x.ctc_decode ?? 0) === lam);
       row[c.snr === null ? cellColumn(c) : `${cellColumn(c)}_${c.snr}dB`] = hit ? round(hit.wer, 1) : null;
