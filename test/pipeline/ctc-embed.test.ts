@@ -1,7 +1,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -100,4 +100,13 @@ test("ctc-embed: the audio projector widens by the LM width; train and eval run 
   assert.ok(readCsv(join(out, "metrics.csv")).every((r) => Number.isFinite(Number(r.loss))));
   go("eval.ts", ["--run", out, "--task", "asr", "--rates", "4,2", "--limit", "6", "--beam", "1", "--max-new-tokens", "4"]);
   assert.equal(readCsv(join(out, "eval", "asr_4-0.csv")).length, 6);
+  // another split is written beside the test scores, never over them
+  go("eval.ts", ["--run", out, "--task", "asr", "--rates", "4,2", "--split", "val", "--limit", "3", "--beam", "1", "--max-new-tokens", "4"]);
+  assert.equal(readCsv(join(out, "eval", "asr_4-0_val.csv")).length, 3);
+  assert.equal(readCsv(join(out, "eval", "asr_4-0.csv")).length, 6);
+  // joint CTC decoding needs the auxiliary CTC head: a clear error, no file
+  const r = spawnSync(process.execPath, ["--import", "tsx", join("scripts", "eval.ts"), "--run", out, "--task", "asr", "--rates", "4,2", "--limit", "3", "--ctc-decode", "0.3"], { cwd: repo, env, encoding: "utf8" });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /has no auxiliary CTC head \(trained with ctcWeight 0\)/);
+  assert.ok(!existsSync(join(out, "eval", "asr_4-0_ctcdec0.3.csv")));
 });
