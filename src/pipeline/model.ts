@@ -89,14 +89,19 @@ export class AvsrTrainModel extends AvsrModel {
   }
 
   private ctcScorersOf(samples: readonly AvsrSample[], modality: "audio" | "video", rate: number): CtcPrefixScorer[] {
-    const V = this.cfg.llm.vocabSize;
-    return tf.tidy(() => this.modalityTokens(samples, modality, rate)).map((t) => {
-      const lp = tf.tidy(() => tf.logSoftmax(tf.mul(tf.matMul(t, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!))));
-      t.dispose();
+    return this.ctcLogProbs(samples, modality, rate).map((lp) => {
       const data = lp.dataSync() as Float32Array;
       lp.dispose();
-      return new CtcPrefixScorer(data, V, PAD_ID);
+      return new CtcPrefixScorer(data, this.cfg.llm.vocabSize, PAD_ID);
     });
+  }
+
+  /** The auxiliary CTC head's log-probabilities over one modality's projected tokens: [N_i, V] per sample (blank = PAD_ID). */
+  ctcLogProbs(samples: readonly AvsrSample[], modality: "audio" | "video", rate: number): tf.Tensor2D[] {
+    if (!this.ctcLogScale) throw new Error("the auxiliary CTC head exists only in runs trained with the auxiliary CTC loss (ctcWeight > 0 in config.json)");
+    return tf.tidy(() =>
+      this.modalityTokens(samples, modality, rate).map((t) => tf.logSoftmax(tf.mul(tf.matMul(t, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!))) as tf.Tensor2D),
+    );
   }
 
   /** CTC of one modality's projected tokens against the transcripts (tied-embedding classifier). */
