@@ -476,8 +476,10 @@ export function cellDone(runDir: string, c: EvalCell, p: Pick<TrainEvalParams, "
   const f = evalJsonPath(runDir, c);
   if (!existsSync(f)) return false;
   try {
-    const j = JSON.parse(readFileSync(f, "utf8")) as { beam: number; maxNewTokens: number; utterances: number; split: string; ctcDecodeWeight?: number };
-    return j.split === "test" && (j.ctcDecodeWeight ?? 0) === (c.ctcDecode ?? 0) && j.beam === p.beam && j.maxNewTokens === p.maxNewTokens && j.utterances > 0 && (p.evalLimit === 0 || j.utterances === p.evalLimit);
+    const j = JSON.parse(readFileSync(f, "utf8")) as { beam: number; maxNewTokens: number; utterances: number; split: string; ctcDecodeWeight?: number; ctcHeads?: unknown };
+    // a joint-decoding result names the CTC heads it used (results from before that rule are redone)
+    const decoding = (j.ctcDecodeWeight ?? 0) === (c.ctcDecode ?? 0) && (!c.ctcDecode || j.ctcHeads !== undefined);
+    return j.split === "test" && decoding && j.beam === p.beam && j.maxNewTokens === p.maxNewTokens && j.utterances > 0 && (p.evalLimit === 0 || j.utterances === p.evalLimit);
   } catch {
     return false;
   }

@@ -7,6 +7,8 @@
  *
  * With `ctcDecodeWeight` λ > 0 (runs trained with the auxiliary CTC loss; not in the paper) decoding is
  * joint CTC/attention (eval/decode.ts) and the files get a `_ctcdec<λ>` suffix, beside the plain ones.
+ * Only the heads whose rate holds at least 90 % of the training transcripts are used
+ * (pipeline/ctc-coverage.ts; none: the search is attention only); the JSON says which.
  * A split other than test adds `_<split>` (e.g. asr_4-0_val.csv), so tuning on val never overwrites a
  * test score.
  *
@@ -37,6 +39,7 @@ import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
+import { ctcHeadsOf, type CtcHeads } from "./ctc-coverage.js";
 
 export interface EvalParams {
   /** Run id (under results/runs/) or a run folder path. */
@@ -75,8 +78,10 @@ export interface EvalResult {
   ins: number;
   beam: number;
   maxNewTokens: number;
-  /** Present when joint CTC/attention decoding was used. */
+  /** Present when joint CTC/attention decoding was asked for. */
   ctcDecodeWeight?: number;
+  /** With it: the modality heads used (pipeline/ctc-coverage.ts; empty = attention only) and the training-transcript coverage of each. */
+  ctcHeads?: CtcHeads;
   checkpointStep: number;
   seconds: number;
   utterancesPerSecond: number;
@@ -114,6 +119,9 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
   if (step < cfg.steps) log(`[eval] warning: ${cfg.runId} checkpoint is at step ${step} of ${cfg.steps}`);
+  // joint decoding uses the heads whose rate holds the training transcripts (pipeline/ctc-coverage.ts)
+  const heads = joint > 0 ? await ctcHeadsOf(cfg.preset, p.task, p.rates, built.tokenizer) : undefined;
+  if (heads) log(`[eval] joint CTC decoding, λ ${joint}: heads ${heads.use.join(" + ") || "none (attention only)"}; training transcripts that fit: ${Object.entries(heads.coverage).map(([m, c]) => `${m} ${(100 * c!).toFixed(1)} %`).join(", ")}`);
   const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
   const utts = set.utterances;
   // the test split's files carry no split name (the tables read them); another split's say which
@@ -126,7 +134,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     utts,
     p.task,
     p.rates,
-    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, ctcDecodeWeight: joint || undefined },
+    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use },
     (done) => progress.update(done),
   );
   const pairs = utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! }));
@@ -162,7 +170,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     ins: w.ins,
     beam,
     maxNewTokens,
-    ...(joint > 0 ? { ctcDecodeWeight: joint } : {}),
+    ...(joint > 0 ? { ctcDecodeWeight: joint, ctcHeads: heads } : {}),
     checkpointStep: step,
     seconds,
     utterancesPerSecond: utts.length / seconds,

@@ -79,12 +79,14 @@ export class AvsrTrainModel extends AvsrModel {
   /**
    * The auxiliary CTC head's distributions for joint CTC/attention decoding (eval/decode.ts): one
    * prefix scorer per sample, over the projected tokens of each modality the task uses (training
-   * scored both for AVSR); with two, the mean of their log scores.
+   * scored both for AVSR), or of `modalities` among them; with two, the mean of their log scores.
    */
-  ctcScorers(samples: readonly AvsrSample[], task: Task, rates: Rates): PrefixScorer[] {
+  ctcScorers(samples: readonly AvsrSample[], task: Task, rates: Rates, modalities?: ReadonlyArray<"audio" | "video">): PrefixScorer[] {
     if (!this.ctcLogScale) throw new Error("joint CTC decoding needs a run trained with the auxiliary CTC loss (ctcWeight > 0 in its config.json)");
     const use = taskUses(task);
-    const perModality = (["audio", "video"] as const).filter((m) => use[m]).map((m) => this.ctcScorersOf(samples, m, rates[m]));
+    const chosen = (["audio", "video"] as const).filter((m) => use[m] && (!modalities || modalities.includes(m)));
+    if (chosen.length === 0) throw new Error(`joint CTC decoding of ${task}: no modality head to use`);
+    const perModality = chosen.map((m) => this.ctcScorersOf(samples, m, rates[m]));
     return samples.map((_, i) => (perModality.length === 1 ? perModality[0]![i]! : new MeanPrefixScorer(perModality.map((x) => x[i]!))));
   }
 
@@ -202,11 +204,13 @@ export interface DecodeSetOptions {
   lengthPenalty?: number;
   /** λ of joint CTC/attention decoding with the run's auxiliary CTC head (0/absent: attention only). */
   ctcDecodeWeight?: number;
+  /** The modality heads joint decoding uses (default: every modality of the task). */
+  ctcModalities?: ReadonlyArray<"audio" | "video">;
 }
 
-function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates): PrefixScorer[] {
+function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, modalities?: ReadonlyArray<"audio" | "video">): PrefixScorer[] {
   if (!(model instanceof AvsrTrainModel)) throw new Error("joint CTC decoding needs a model built by buildModel");
-  return model.ctcScorers(samples, task, rates);
+  return model.ctcScorers(samples, task, rates, modalities);
 }
 
 /** Hypothesis text per utterance (same order as `utts`), decoded in length-sorted batches. */
@@ -218,7 +222,7 @@ export function decodeUtterances(model: AvsrModel, tokenizer: BpeTokenizer, set:
     const idx = order.slice(s, s + o.batchSize);
     const samples = evalSamples(set, idx.map((i) => utts[i]!));
     try {
-      const joint = o.ctcDecodeWeight ? { scorers: ctcScorersOf(model, samples, task, rates), weight: o.ctcDecodeWeight } : undefined;
+      const joint = o.ctcDecodeWeight ? { scorers: ctcScorersOf(model, samples, task, rates, o.ctcModalities), weight: o.ctcDecodeWeight } : undefined;
       const ids = tf.tidy(() => transcribe(model, samples, task, rates, { beamWidth: o.beamWidth, maxNewTokens: o.maxNewTokens, lengthPenalty: o.lengthPenalty, ctc: joint }));
       idx.forEach((i, k) => (hyps[i] = tokenizer.decode(ids[k]!)));
     } finally {

@@ -57,6 +57,8 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
   }
   const joint = { ...cell, ctcDecode: 0.3 };
   writeFileSync(evalJsonPath(dir, joint), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ctcDecodeWeight: 0.3 }));
+  assert.equal(cellDone(dir, joint, plan), false, "a joint-decoding result that does not name its CTC heads is from before the coverage rule");
+  writeFileSync(evalJsonPath(dir, joint), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ctcDecodeWeight: 0.3, ctcHeads: { use: ["audio"], coverage: { audio: 1 } } }));
   assert.equal(cellDone(dir, joint, plan), true, "a joint-decoding cell, under its own name");
   writeFileSync(evalJsonPath(dir, joint), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300 }));
   assert.equal(cellDone(dir, joint, plan), false, "attention-only decoding is not the joint cell");
