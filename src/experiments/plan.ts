@@ -24,6 +24,7 @@ import type { Task } from "../models/lora.js";
 import type { Method } from "../train/methods.js";
 import { resolveRunConfig, type TrainParams } from "../pipeline/config.js";
 import { checkRunConfig, checkRunInputs, runInputs } from "../pipeline/inputs.js";
+import { evalFileName } from "../pipeline/eval-files.js";
 import { resultsDir } from "../util/paths.js";
 import { readCsv } from "../report/csv.js";
 import { isSmoke } from "../util/smoke.js";
@@ -283,7 +284,7 @@ function leverRuns(size: ReproSize): RunSpec[] {
 
 /** A cell's identity: its eval file name (the rate of a modality the task does not use is irrelevant). */
 export function cellKey(c: EvalCell): string {
-  return evalFileName(c);
+  return cellFileName(c);
 }
 
 export interface TrainEvalParams {
@@ -460,15 +461,13 @@ export function runsRoot(): string {
   return resultsDir("runs");
 }
 
-function evalFileName(c: EvalCell): string {
-  const base = c.task === "asr" ? `asr_${c.audio}-0` : c.task === "vsr" ? `vsr_0-${c.video}` : `avsr_${c.audio}-${c.video}`;
-  // as pipeline/eval.ts names its files
-  return (c.snr === null ? base : `${base}_babble${c.snr}`) + (c.ctcDecode ? `_ctcdec${c.ctcDecode}` : "");
+function cellFileName(c: EvalCell): string {
+  return evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, ctcDecode: c.ctcDecode });
 }
 
 /** The eval JSON of a cell in a run folder (written by pipeline/eval.ts). */
 export function evalJsonPath(runDir: string, c: EvalCell): string {
-  return join(runDir, "eval", `${evalFileName(c)}.json`);
+  return join(runDir, "eval", `${cellFileName(c)}.json`);
 }
 
 /** True when the cell's result exists with these decoding settings on exactly this many test utterances. */

@@ -10,7 +10,7 @@
  * Only the heads whose rate holds at least 90 % of the training transcripts are used
  * (pipeline/ctc-coverage.ts; none: the search is attention only); the JSON says which.
  * A split other than test adds `_<split>` (e.g. asr_4-0_val.csv), so tuning on val never overwrites a
- * test score.
+ * test score. The names: pipeline/eval-files.ts (shared with the experiment plan).
  *
  * The rate of a modality the task does not use is written as 0 (asr_4-0, vsr_0-2, avsr_4-2).
  * Noisy audio comes from the feature cache (test split at each SNR of EVAL_SNRS, deterministic per
@@ -40,6 +40,7 @@ import { openEvalSet } from "./data.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 import { ctcHeadsOf, type CtcHeads } from "./ctc-coverage.js";
+import { evalFileName } from "./eval-files.js";
 
 export interface EvalParams {
   /** Run id (under results/runs/) or a run folder path. */
@@ -92,11 +93,9 @@ export interface EvalResult {
 
 export const DEFAULT_BEAM = 4;
 
-/** eval/<task>_<a>-<v>[_<noise><snr>] (unused modality's rate written as 0). */
+/** eval/<task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>] of the test split (pipeline/eval-files.ts). */
 export function evalName(task: Task, rates: Rates, snr?: number | null, noise = "babble", ctcDecode = 0): string {
-  const use = taskUses(task);
-  const base = `${task}_${use.audio ? rates.audio : 0}-${use.video ? rates.video : 0}`;
-  return (snr === null || snr === undefined ? base : `${base}_${noise}${snr}`) + (ctcDecode ? `_ctcdec${ctcDecode}` : "");
+  return evalFileName({ task, rates, snr, noise, ctcDecode });
 }
 
 export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) => process.stderr.write(l + "\n")): Promise<EvalResult> {
@@ -124,8 +123,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (heads) log(`[eval] joint CTC decoding, λ ${joint}: heads ${heads.use.join(" + ") || "none (attention only)"}; training transcripts that fit: ${Object.entries(heads.coverage).map(([m, c]) => `${m} ${(100 * c!).toFixed(1)} %`).join(", ")}`);
   const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
   const utts = set.utterances;
-  // the test split's files carry no split name (the tables read them); another split's say which
-  const name = evalName(p.task, p.rates, snr, p.noise ?? "babble", joint) + (split === "test" ? "" : `_${split}`);
+  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, split });
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
   const hyps = decodeUtterances(
     built.model,

@@ -102,8 +102,13 @@ export class AvsrTrainModel extends AvsrModel {
   ctcLogProbs(samples: readonly AvsrSample[], modality: "audio" | "video", rate: number): tf.Tensor2D[] {
     if (!this.ctcLogScale) throw new Error("the auxiliary CTC head exists only in runs trained with the auxiliary CTC loss (ctcWeight > 0 in config.json)");
     return tf.tidy(() =>
-      this.modalityTokens(samples, modality, rate).map((t) => tf.logSoftmax(tf.mul(tf.matMul(t, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!))) as tf.Tensor2D),
+      this.modalityTokens(samples, modality, rate).map((t) => tf.logSoftmax(this.ctcScores(t)) as tf.Tensor2D),
     );
+  }
+
+  /** The auxiliary CTC head: logits s · x·Eᵀ of projected tokens x [N, d] over the LM's tied token embeddings E (class PAD_ID = blank). */
+  private ctcScores(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.mul(tf.matMul(x, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!)) as tf.Tensor2D;
   }
 
   /** CTC of one modality's projected tokens against the transcripts (tied-embedding classifier). */
@@ -112,9 +117,7 @@ export class AvsrTrainModel extends AvsrModel {
     const T = Math.max(...lens);
     const D = this.cfg.llm.dim;
     const padded = tf.stack(tokens.map((t) => (t.shape[0] < T ? tf.concat([t, tf.zeros([T - t.shape[0], D])], 0) : t))) as tf.Tensor3D;
-    const flat = tf.reshape(padded, [-1, D]) as tf.Tensor2D;
-    const scores = tf.mul(tf.matMul(flat, this.llm.embed as tf.Tensor2D, false, true), tf.exp(this.ctcLogScale!));
-    const logits = tf.reshape(scores, [tokens.length, T, this.cfg.llm.vocabSize]) as tf.Tensor3D;
+    const logits = tf.reshape(this.ctcScores(tf.reshape(padded, [-1, D]) as tf.Tensor2D), [tokens.length, T, this.cfg.llm.vocabSize]) as tf.Tensor3D;
     return ctcLossFast(logits, labels, lens, PAD_ID);
   }
 }

@@ -18,6 +18,7 @@ import { resolveRunConfig } from "../../src/pipeline/config.js";
 import { OracleAudio } from "../../src/pipeline/oracle.js";
 import { trainRun } from "../../src/pipeline/train.js";
 import { evaluateRun, evalName } from "../../src/pipeline/eval.js";
+import { evalFileName } from "../../src/pipeline/eval-files.js";
 import { latestCheckpoint } from "../../src/train/checkpoint.js";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -47,6 +48,8 @@ test("run configs: ids, method checks, rate parsing", () => {
   assert.throws(() => resolveRunConfig({ method: "llama-mt", preset: "smoke", audioRates: [4, 16] }), /one rate pair/);
   assert.equal(evalName("asr", { audio: 4, video: 2 }), "asr_4-0");
   assert.equal(evalName("avsr", { audio: 16, video: 5 }, -2.5), "avsr_16-5_babble-2.5");
+  assert.equal(evalFileName({ task: "vsr", rates: { audio: 4, video: 5 }, ctcDecode: 0.3, split: "val" }), "vsr_0-5_ctcdec0.3_val");
+  assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, snr: 0, ctcDecode: 0.3, split: "test" }), "asr_4-0_babble0_ctcdec0.3");
 });
 
 test("CLI: train omni-st then eval writes complete hypotheses and finite scores", () => {

@@ -1,0 +1,33 @@
+/**
+ * The name of an evaluation's files, results/runs/<run-id>/eval/<name>.{csv,json}: written by
+ * pipeline/eval.ts and looked up by the experiment plan (experiments/plan.ts), so both use this one.
+ *
+ *   <task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>][_<split>]
+ *
+ * The rate of a modality the task does not use is written as 0 (asr_4-0, vsr_0-2, avsr_4-2); the test
+ * split's files carry no split name (the tables read them), another split's say which, so tuning on
+ * validation never overwrites a test score. No imports beyond types: the planner loads it cheaply.
+ */
+import type { Task } from "../models/lora.js";
+import type { Split } from "../data/index.js";
+
+export interface EvalFileSpec {
+  task: Task;
+  rates: { audio: number; video: number };
+  /** Babble SNR in dB; null/undefined = clean. */
+  snr?: number | null;
+  noise?: string;
+  /** λ of joint CTC/attention decoding; 0/undefined = attention only. */
+  ctcDecode?: number;
+  split?: Split;
+}
+
+export function evalFileName(s: EvalFileSpec): string {
+  const a = s.task === "vsr" ? 0 : s.rates.audio;
+  const v = s.task === "asr" ? 0 : s.rates.video;
+  let name = `${s.task}_${a}-${v}`;
+  if (s.snr !== null && s.snr !== undefined) name += `_${s.noise ?? "babble"}${s.snr}`;
+  if (s.ctcDecode) name += `_ctcdec${s.ctcDecode}`;
+  if (s.split && s.split !== "test") name += `_${s.split}`;
+  return name;
+}
