@@ -16,9 +16,7 @@ import { compressedLength } from "../models/compression.js";
 import { taskUses, type Rates } from "../models/avsr.js";
 import type { Task } from "../models/lora.js";
 import type { TextEncoder } from "../models/avsr.js";
-import { encoderRef, splitUtterances } from "./data.js";
-import { featureDir, FeatureSet } from "../features/cache.js";
-import { join } from "node:path";
+import { encoderRef, openSet, splitUtterances } from "./data.js";
 
 export const CTC_MIN_COVERAGE = 0.9;
 
@@ -49,8 +47,7 @@ export async function ctcHeadsOf(preset: string, task: Task, rates: Rates, token
   const out: CtcHeads = { use: [], coverage: {} };
   for (const m of ["audio", "video"] as const) {
     if (!use[m]) continue;
-    const ref = encoderRef(preset, m);
-    const feats = FeatureSet.open(join(featureDir(preset, m, ref.hash), "train", "clean"));
+    const feats = openSet(preset, encoderRef(preset, m), "train", "clean");
     const share = ctcCoverage(train.map((u) => ({ frames: feats.frames(u.id), ids: ids.get(u.id)! })), rates[m]);
     out.coverage[m] = share;
     if (share >= CTC_MIN_COVERAGE) out.use.push(m);

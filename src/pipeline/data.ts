@@ -40,7 +40,8 @@ export function encoderRef(preset: string, modality: EncoderModality): EncoderRe
   return { modality, hash, dim: modality === "audio" ? cfg.spec.audio!.dim : cfg.spec.video!.dim, dir };
 }
 
-function openSet(preset: string, ref: EncoderRef, split: Split, condition: string): FeatureSet {
+/** A cached feature set of the preset's frozen encoder, with a clear error when it is not cached. */
+export function openSet(preset: string, ref: EncoderRef, split: Split, condition: string): FeatureSet {
   const dir = join(featureDir(preset, ref.modality, ref.hash), split, condition);
   if (!FeatureSet.exists(dir)) throw new Error(`no cached ${ref.modality} features for ${split}/${condition} in ${dir}: run \`npm run features -- --preset ${preset}\``);
   return FeatureSet.open(dir);
