@@ -15,6 +15,12 @@ export interface MelConfig {
   nMels: number;
   fMin: number;
   fMax: number;
+  /**
+   * Vocal-tract-length warp factor α (VTLP, Jaitly & Hinton 2013), absent = 1: the filterbank reads the
+   * power at frequency f as if it were at vtlpWarp(f, α), so a speaker's formants appear α times
+   * higher (training-time speaker augmentation; see audio/augment.ts).
+   */
+  warp?: number;
 }
 
 export const WHISPER_MEL: MelConfig = { sampleRate: 16000, nFft: 400, hop: 160, nMels: 80, fMin: 0, fMax: 8000 };
@@ -40,10 +46,23 @@ export function melToHz(mel: number): number {
   return 1000 * Math.exp((Math.log(6.4) / 27) * (mel - minLogMel));
 }
 
+/**
+ * The piecewise-linear VTLP frequency warp: f -> α·f up to a boundary (4.8 kHz at 8 kHz Nyquist,
+ * scaled by min(α, 1) / α so the image stays inside the band), then a straight line to (fNyq, fNyq).
+ * Monotone, fixes 0 and fNyq, identity at α = 1.
+ */
+export function vtlpWarp(f: number, alpha: number, fNyq: number): number {
+  if (alpha === 1) return f;
+  const boundary = (0.6 * fNyq * Math.min(alpha, 1)) / alpha;
+  if (f <= boundary) return alpha * f;
+  return fNyq - ((fNyq - alpha * boundary) / (fNyq - boundary)) * (fNyq - f);
+}
+
 /** Mel filterbank [nMels, nFft/2+1] (triangles in Hz between mel-spaced points, Slaney-normalised). */
 export function melFilterbank(cfg: MelConfig = WHISPER_MEL): Float32Array[] {
   const nBins = cfg.nFft / 2 + 1;
-  const fftFreqs = Array.from({ length: nBins }, (_, k) => (k * cfg.sampleRate) / cfg.nFft);
+  const alpha = cfg.warp ?? 1;
+  const fftFreqs = Array.from({ length: nBins }, (_, k) => vtlpWarp((k * cfg.sampleRate) / cfg.nFft, alpha, cfg.sampleRate / 2));
   const mMin = hzToMel(cfg.fMin);
   const mMax = hzToMel(cfg.fMax);
   const pts = Array.from({ length: cfg.nMels + 2 }, (_, i) => melToHz(mMin + ((mMax - mMin) * i) / (cfg.nMels + 1)));

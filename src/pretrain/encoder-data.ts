@@ -22,6 +22,7 @@ import type { SyntheticCorpus, Utterance } from "../data/index.js";
 import { logMel } from "../audio/features.js";
 import type { NoiseBank } from "../audio/noise.js";
 import { TRAIN_SNRS } from "../audio/noise.js";
+import { augmentedLogMel, type AudioAugmentConfig } from "../audio/augment.js";
 import { normalizeVideo } from "../video/transforms.js";
 import { VISEMES } from "../video/visemes.js";
 import type { Rng } from "../util/rng.js";
@@ -131,14 +132,14 @@ export interface EncoderInput {
   frames: number;
 }
 
-export function audioInput(ds: SyntheticCorpus, id: string, opts: { noise?: NoiseBank; rng?: Rng; snrDb?: number | null; evalSeed?: number } = {}): EncoderInput {
+export function audioInput(ds: SyntheticCorpus, id: string, opts: { noise?: NoiseBank; rng?: Rng; snrDb?: number | null; evalSeed?: number; augment?: AudioAugmentConfig } = {}): EncoderInput {
   let audio = ds.loadAudioSync(id);
   if (opts.noise && opts.snrDb !== undefined && opts.snrDb !== null) {
     audio = opts.noise.mixForEval(audio, id, "babble", opts.snrDb, opts.evalSeed ?? 0);
   } else if (opts.noise && opts.rng) {
     audio = opts.noise.augment(audio, opts.rng, "babble", TRAIN_SNRS).audio;
   }
-  const mel = logMel(audio);
+  const mel = opts.augment && opts.rng ? augmentedLogMel(audio, opts.augment, opts.rng) : logMel(audio);
   return { data: mel.data, frames: mel.frames };
 }
 

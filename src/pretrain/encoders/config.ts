@@ -17,6 +17,7 @@
  */
 import type { AudioEncoderConfig, VideoEncoderConfig } from "../../models/encoders.js";
 import type { EncoderModality } from "../encoder-data.js";
+import type { AudioAugmentConfig } from "../../audio/augment.js";
 
 export interface EncoderTrainConfig {
   steps: number;
@@ -54,6 +55,11 @@ export interface EncoderTrainConfig {
    * to a trained phoneme / viseme encoder without training it again from scratch.
    */
   initFrom?: string;
+  /**
+   * Audio only: speaker augmentation of the features (VTLP + SpecAugment masks, audio/augment.ts),
+   * drawn per sample from the same (seed, step) stream as the babble. Absent = none.
+   */
+  augment?: AudioAugmentConfig;
 }
 
 export interface EncoderSpec {

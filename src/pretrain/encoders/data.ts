@@ -23,7 +23,8 @@ export interface PretrainData {
 
 export function loadInput(d: PretrainData, spec: EncoderSpec, id: string, rng?: Rng, snrDb?: number | null): EncoderInput {
   if (spec.modality === "video") return videoInput(d.ds, id, spec.videoSize);
-  return audioInput(d.ds, id, { noise: rng || snrDb !== undefined ? d.noise : undefined, rng, snrDb });
+  const noise = (rng && spec.train.noiseAug) || snrDb !== undefined ? d.noise : undefined;
+  return audioInput(d.ds, id, { noise, rng, snrDb, augment: rng ? spec.train.augment : undefined });
 }
 
 /** Input frames of an utterance without loading it (mel: 4 per video frame). */

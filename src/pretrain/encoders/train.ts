@@ -21,6 +21,7 @@ import { assignParams, latestCheckpoint, loadCheckpoint, momentsOf, loadSafetens
 import { dataDir, repoRoot } from "../../util/paths.js";
 import { Progress } from "../../util/progress.js";
 import { Rng, hashSeed } from "../../util/rng.js";
+import { validateAugment } from "../../audio/augment.js";
 import { ctcLossFast, ctcFastStats } from "../../models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../encoder-kernels.js";
 import { frameTargetsOf, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, type EncoderModality } from "../encoder-data.js";
@@ -98,6 +99,10 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const seed = o.seed ?? 0;
   const spec = encoderSpec(o.preset, o.modality, o.train, o.layers);
+  if (spec.train.augment) {
+    if (o.modality !== "audio") throw new Error(`${o.modality} encoder: train.augment (VTLP + SpecAugment) applies to audio only`);
+    validateAugment(spec.train.augment);
+  }
   const outDir = o.outDir ?? encoderOutDir(o.preset, o.modality);
   if (!o.force && existsSync(join(outDir, "metrics.json"))) {
     log(`[pretrain ${o.modality}] ${outDir} exists (use --force to retrain)`);
@@ -180,7 +185,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   while (step < total) {
     const next = step + 1;
     const idx = batchOf(next);
-    const items = idx.map((i, k) => loadInput(d, spec, train[i]!.id, spec.train.noiseAug ? new Rng(hashSeed("encoder-aug", seed, next, k)) : undefined));
+    const items = idx.map((i, k) => loadInput(d, spec, train[i]!.id, spec.train.noiseAug || spec.train.augment ? new Rng(hashSeed("encoder-aug", seed, next, k)) : undefined));
     const labels = idx.map((i) => targetsOf(d.ds, train[i]!.id, d.inventory));
     const ceW = spec.train.frameCeWeight ?? 0;
     const sw = d.tokenizer ? spec.train.subword : undefined;
