@@ -17,8 +17,8 @@
  */
 import type { Rng } from "../util/rng.js";
 
-/** Frame rates of the cached encoder outputs: audio 50 /s (stride-2 stem on 10 ms log-mel), video 25 /s. */
-export const ENCODER_FPS = { audio: 50, video: 25 } as const;
+/** Frame rates of the cached encoder outputs (audio 50 /s, video 25 /s), defined with the encoders. */
+export { ENCODER_FPS } from "../pretrain/encoders/model.js";
 
 /** A time span [t0, t1) of one training utterance, in seconds (t1 = Infinity: to its end). */
 export interface Segment {

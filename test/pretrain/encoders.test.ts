@@ -14,7 +14,9 @@ import { openCorpus } from "../../src/data/index.js";
 import { ctcLoss } from "../../src/models/ctc.js";
 import { ctcLossFast } from "../../src/models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../../src/pretrain/encoder-kernels.js";
-import { audioInput, encodeInputs, encoderSpec, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders/index.js";
+import { DEFAULT_AUDIO_AUGMENT } from "../../src/audio/augment.js";
+import { logMel } from "../../src/audio/features.js";
+import { audioInput, ENCODER_FPS, encodeInputs, outputFrames, encoderSpec, loadEncoder, phonemeInventory, pretrainEncoder, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, visemeInventory, editDistance } from "../../src/pretrain/encoders/index.js";
 import { loadSafetensorsFile } from "../../src/train/checkpoint.js";
 import { BpeTokenizer } from "../../src/text/tokenizer.js";
 import type { SyntheticCorpus } from "../../src/data/index.js";
@@ -151,4 +153,23 @@ test("smoke pretraining: interrupted + resumed equals uninterrupted; export load
   for (const [k, t] of src) assert.deepEqual(deep.get(k)!.data, t.data, k);
   assert.equal(loadEncoder("smoke", "audio", join(root, "d-out")).spec.audio!.nLayers, 2);
   assert.throws(() => encoderSpec("smoke", "audio", {}, 0), /positive integer/);
+  // speaker augmentation (VTLP + SpecAugment) changes what the run sees, reproducibly, and is audio-only
+  const aug = { steps: 2, checkpointEvery: 2, valLimit: 2, augment: DEFAULT_AUDIO_AUGMENT };
+  const e1 = await pretrainEncoder({ ...base, train: aug, workDir: join(root, "e1"), outDir: join(root, "e1-out") });
+  const e2 = await pretrainEncoder({ ...base, train: aug, workDir: join(root, "e2"), outDir: join(root, "e2-out") });
+  const plain = await pretrainEncoder({ ...base, train: { ...aug, augment: undefined }, workDir: join(root, "e3"), outDir: join(root, "e3-out") });
+  assert.deepEqual(readFileSync(join(root, "e2-out", "encoder.safetensors")), readFileSync(join(root, "e1-out", "encoder.safetensors")));
+  assert.notDeepEqual(readFileSync(join(root, "e3-out", "encoder.safetensors")), readFileSync(join(root, "e1-out", "encoder.safetensors")));
+  assert.notEqual(e1.metrics.finalTrainLoss, plain.metrics.finalTrainLoss);
+  assert.equal(e2.metrics.finalTrainLoss, e1.metrics.finalTrainLoss);
+  await assert.rejects(pretrainEncoder({ ...base, modality: "video", train: aug, workDir: join(root, "e4"), outDir: join(root, "e4-out") }), /audio only/);
+  await assert.rejects(pretrainEncoder({ ...base, train: { ...aug, augment: { ...DEFAULT_AUDIO_AUGMENT, vtlp: [1.3, 0.8] } }, workDir: join(root, "e5"), outDir: join(root, "e5-out") }), /augment\.vtlp/);
+});
+
+test("encoder frame rates: 1 s of audio gives 50 output frames, video runs at the corpus's 25 fps", () => {
+  const mel = logMel(new Float32Array(16000).map((_, i) => Math.sin(i / 7)));
+  assert.equal(mel.frames, 100);
+  assert.equal(outputFrames(encoderSpec("smoke", "audio"), mel.frames), ENCODER_FPS.audio);
+  assert.equal(ENCODER_FPS.video, 25);
+  assert.equal(outputFrames(encoderSpec("smoke", "video"), 25), ENCODER_FPS.video);
 });

@@ -31,7 +31,7 @@ export * from "../encoder-data.js";
 export { ctcLossFast } from "../../models/ctc-fast.js";
 export { ENCODER_PRESETS, encoderSpec } from "./config.js";
 export type { EncoderTrainConfig, EncoderSpec } from "./config.js";
-export { CtcEncoder, inputWidth, encoderForward, outputFrames, encodeInputs } from "./model.js";
+export { CtcEncoder, ENCODER_FPS, inputWidth, encoderForward, outputFrames, encodeInputs } from "./model.js";
 export type { AnyEncoder } from "./model.js";
 export { openPretrainData } from "./data.js";
 export type { PretrainData } from "./data.js";

@@ -6,7 +6,9 @@ import * as tf from "@tensorflow/tfjs";
 import { AudioEncoder, CtcHead, VideoEncoder } from "../../models/encoders.js";
 import { Module } from "../../models/nn.js";
 import { Rng } from "../../util/rng.js";
-import { padBatch, type EncoderInput, type UnitInventory } from "../encoder-data.js";
+import { WHISPER_MEL } from "../../audio/features.js";
+import { FPS } from "../../video/render.js";
+import { padBatch, type EncoderInput, type EncoderModality, type UnitInventory } from "../encoder-data.js";
 import type { EncoderSpec } from "./config.js";
 
 export type AnyEncoder = AudioEncoder | VideoEncoder;
@@ -48,6 +50,12 @@ export function encoderForward(enc: AnyEncoder, spec: EncoderSpec, items: readon
 }
 
 /** Output frames per input frames (audio: stride 2; video: 1). */
+/**
+ * Output frame rate of each encoder, frames per second: audio = the log-mel rate (16 kHz / 160-sample
+ * hop = 100 /s) halved by the stride-2 stem (AudioEncoder.outputLength) = 50; video = the corpus's 25 fps.
+ */
+export const ENCODER_FPS: Readonly<Record<EncoderModality, number>> = { audio: WHISPER_MEL.sampleRate / WHISPER_MEL.hop / 2, video: FPS };
+
 export function outputFrames(spec: EncoderSpec, inputFrames: number): number {
   return spec.modality === "audio" ? AudioEncoder.outputLength(inputFrames) : inputFrames;
 }

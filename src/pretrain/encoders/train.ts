@@ -26,7 +26,7 @@ import { ctcLossFast, ctcFastStats } from "../../models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../encoder-kernels.js";
 import { frameTargetsOf, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, type EncoderModality } from "../encoder-data.js";
 import { encoderSpec, type EncoderSpec, type EncoderTrainConfig } from "./config.js";
-import { CtcEncoder, encoderForward, outputFrames } from "./model.js";
+import { CtcEncoder, ENCODER_FPS, encoderForward, outputFrames } from "./model.js";
 import { epochBatches, inputFramesOf, loadInput, openPretrainData } from "./data.js";
 import { evaluateCtc, evaluateSubwordCtc } from "./evaluate.js";
 import { corpusHash, encoderOutDir, exportEncoder, gitCommit } from "./shipped.js";
@@ -190,7 +190,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
     const ceW = spec.train.frameCeWeight ?? 0;
     const sw = d.tokenizer ? spec.train.subword : undefined;
     const swLabels = sw ? idx.map((i) => subwordTargetsOf(train[i]!.text, d.tokenizer!)) : [];
-    const fps = o.modality === "audio" ? 50 : 25;
+    const fps = ENCODER_FPS[o.modality];
     const trainable = params.map(([, v]) => v);
     // each objective's value, for the progress line (read inside the graph: the native/cpu backends are synchronous)
     const parts: Record<string, number> = {};
