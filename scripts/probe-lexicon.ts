@@ -21,6 +21,7 @@ import { conditionName, openFeatures } from "../src/features/cache.js";
 import { ctcGreedyDecode } from "../src/models/ctc.js";
 import { editDistance, loadEncoder, targetsOf } from "../src/pretrain/encoders/index.js";
 import { BpeTokenizer } from "../src/text/tokenizer.js";
+import { unitsOfAlignment } from "../src/pipeline/lexicon-scoring.js";
 import { dataDir, repoRoot } from "../src/util/paths.js";
 
 const { values: v } = parseArgs({
@@ -71,15 +72,7 @@ for (const u of utts) {
   if (enc.model.subwordHead) subword.push(tokenizer.decode(ctcGreedyDecode(tf.tidy(() => enc.model.subwordHead!.apply(x)), [f.frames])[0]!.map((c) => c - 1)));
   x.dispose();
 }
-// the units of each training word: phonemes, or visemes without silence and without repeats inside a
-// word (the CTC targets merge repeats: pipeline/encoder-data.ts targetsOf)
-const alignedUnits = (id: string) => {
-  const a = corpus.alignment(id);
-  if (modality === "audio") return { words: a.words, units: a.phonemes };
-  const units = a.visemes.filter(([x]) => x !== "sil");
-  return { words: a.words, units: units.filter((x, k) => k === 0 || x[0] !== units[k - 1]![0]) };
-};
-const prons = pronunciationsOf(corpus.utterances("train").map((u) => alignedUnits(u.id)));
+const prons = pronunciationsOf(corpus.utterances("train").map((u) => unitsOfAlignment(corpus, u.id, modality)));
 const lmText = readFileSync(join(dataDir(v.preset!), "lm_text.txt"), "utf8").split("\n").filter(Boolean).map(words);
 const lm = BigramLm.fit(lmText);
 const pct = (x: number) => (100 * x).toFixed(1);

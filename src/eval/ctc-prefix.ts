@@ -46,10 +46,16 @@ export interface CtcPrefixState extends PrefixState {
   readonly last: number;
 }
 
-function logAdd(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  if (b === -Infinity) return a;
-  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
+/**
+ * log(e^a + e^b). Beyond a gap of 40 nats the smaller term changes the sum by less than e^−40 relative
+ * (below float64 resolution), so the exp/log1p is skipped: most frame pairs of a peaky CTC are that far
+ * apart, and this is the inner loop of every prefix extension.
+ */
+export function logAdd(a: number, b: number): number {
+  const d = a - b;
+  if (d > 40 || b === -Infinity) return a;
+  if (d < -40 || a === -Infinity) return b;
+  return d > 0 ? a + Math.log1p(Math.exp(-d)) : b + Math.log1p(Math.exp(d));
 }
 
 export class CtcPrefixScorer implements PrefixScorer {
@@ -112,25 +118,34 @@ export class CtcPrefixScorer implements PrefixScorer {
   }
 }
 
-interface MeanState extends PrefixState {
+interface WeightedState extends PrefixState {
   readonly parts: readonly PrefixState[];
 }
 
 /**
- * The mean of several scorers' log scores for the same labels (e.g. the CTC heads over an AVSR
- * sample's audio tokens and over its video tokens, each with its own frames): a product of experts.
+ * A weighted sum Σ w_i · s_i of several scorers' log scores for the same labels: a product of experts
+ * (e.g. the LLM's auxiliary sub-word CTC head and the lexicon scorer of eval/lexicon-prefix.ts).
  */
-export class MeanPrefixScorer implements PrefixScorer {
+export class WeightedPrefixScorer implements PrefixScorer {
   readonly blank: number;
 
-  constructor(private readonly parts: readonly PrefixScorer[]) {
-    if (parts.length === 0) throw new Error("MeanPrefixScorer: no scorers");
+  constructor(
+    private readonly parts: readonly PrefixScorer[],
+    private readonly weights: readonly number[],
+  ) {
+    if (parts.length === 0) throw new Error("WeightedPrefixScorer: no scorers");
+    if (weights.length !== parts.length) throw new Error(`WeightedPrefixScorer: ${weights.length} weights for ${parts.length} scorers`);
+    if (!weights.every((w) => Number.isFinite(w) && w >= 0)) throw new Error(`WeightedPrefixScorer: weights must be finite and ≥ 0, got ${weights.join(", ")}`);
     this.blank = parts[0]!.blank;
-    if (parts.some((p) => p.blank !== this.blank)) throw new Error("MeanPrefixScorer: the scorers disagree on the blank");
+    if (parts.some((p) => p.blank !== this.blank)) throw new Error("WeightedPrefixScorer: the scorers disagree on the blank");
   }
 
-  private of(parts: PrefixState[]): MeanState {
-    return { parts, score: parts.reduce((a, p) => a + p.score, 0) / parts.length };
+  private of(parts: PrefixState[]): WeightedState {
+    return { parts, score: this.sum(parts.map((p) => p.score)) };
+  }
+
+  private sum(xs: readonly number[]): number {
+    return xs.reduce((a, x, i) => a + (this.weights[i] === 0 ? 0 : this.weights[i]! * x), 0);
   }
 
   initial(): PrefixState {
@@ -138,10 +153,21 @@ export class MeanPrefixScorer implements PrefixScorer {
   }
 
   extend(g: PrefixState, c: number): PrefixState {
-    return this.of(this.parts.map((p, i) => p.extend((g as MeanState).parts[i]!, c)));
+    return this.of(this.parts.map((p, i) => p.extend((g as WeightedState).parts[i]!, c)));
   }
 
   final(g: PrefixState): number {
-    return this.parts.reduce((a, p, i) => a + p.final((g as MeanState).parts[i]!), 0) / this.parts.length;
+    return this.sum(this.parts.map((p, i) => p.final((g as WeightedState).parts[i]!)));
+  }
+}
+
+/**
+ * The mean of several scorers' log scores for the same labels (e.g. the CTC heads over an AVSR
+ * sample's audio tokens and over its video tokens, each with its own frames): a product of experts.
+ */
+export class MeanPrefixScorer extends WeightedPrefixScorer {
+  constructor(parts: readonly PrefixScorer[]) {
+    if (parts.length === 0) throw new Error("MeanPrefixScorer: no scorers");
+    super(parts, parts.map(() => 1 / parts.length));
   }
 }

@@ -46,6 +46,8 @@ export interface EvalCell {
   snr: number | null;
   /** λ of joint CTC/attention decoding (runs with the auxiliary CTC loss); absent = attention only. */
   ctcDecode?: number;
+  /** μ of lexicon scoring (pipeline/lexicon-scoring.ts); absent = none. */
+  lexDecode?: number;
 }
 
 export interface RunSpec {
@@ -254,6 +256,15 @@ export const LEVER_VARIANTS: ReadonlyArray<{ label: string; params: Pick<TrainPa
  */
 export const LEVER_CTC_DECODE = 0.3;
 
+/**
+ * μ of the lexicon scoring (eval/lexicon-prefix.ts) the splice runs are also scored with, beside joint
+ * CTC/attention decoding at LEVER_CTC_DECODE: the shipped encoder's phonemes (visemes for VSR) through
+ * the training lexicon score each word the LLM completes. Chosen on validation (Llama-AVSR ASR(4) +
+ * splice 16, 300 val utterances, beam 4, λ 0.3): WER 26.96 % without it, 22.75 / 23.29 / 23.98 % at
+ * μ 0.2 / 0.3 / 0.4 (README, "Lexicon scoring").
+ */
+export const LEVER_LEX_DECODE = 0.2;
+
 /** The variants the unified model is trained with: the paper's input, and ctc-embed + auxiliary CTC without and with splicing. */
 const UNIFIED_LEVERS = [LEVER_VARIANTS[0]!, LEVER_VARIANTS[2]!, LEVER_VARIANTS[3]!];
 
@@ -266,8 +277,13 @@ function leverRuns(size: ReproSize): RunSpec[] {
   const [a, v] = [size.audioRates[0]!, size.videoRates[0]!];
   const snr = leverSnr(size);
   const seed = size.baselineSeeds[0]!;
-  // a run with an auxiliary CTC head is scored twice: attention-only decoding and joint CTC/attention
-  const decodings = (x: (typeof LEVER_VARIANTS)[number], cells: EvalCell[]) => ((x.params.ctcWeight ?? 0) > 0 ? [...cells, ...cells.map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE }))] : cells);
+  // a run with an auxiliary CTC head is scored twice: attention-only decoding and joint CTC/attention;
+  // a splice run a third time, joint decoding with lexicon scoring
+  const decodings = (x: (typeof LEVER_VARIANTS)[number], cells: EvalCell[]) => [
+    ...cells,
+    ...((x.params.ctcWeight ?? 0) > 0 ? cells.map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE })) : []),
+    ...((x.params.ctcWeight ?? 0) > 0 && (x.params.splice ?? 0) > 0 ? cells.map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE, lexDecode: LEVER_LEX_DECODE })) : []),
+  ];
   const separate = (["asr", "avsr"] as Task[]).flatMap((task) =>
     LEVER_VARIANTS.map((x) => ({
       train: base(size, { method: "llama-avsr", task, audioRates: [a], videoRates: [v], seed, ...x.params }),
@@ -303,7 +319,8 @@ export function estimateParts(p: TrainEvalParams, calib: CostModel = DEFAULT_COS
   const passes = c.method === "llama-avsr" ? 1 : c.method === "llama-mtsk" ? (c.task === "avsr" ? A * V : c.task === "asr" ? A : V) : 3;
   const lm = calib.lmFactor[c.lm] ?? 1;
   const train = calib.startSeconds + c.steps * passes * calib.secondsPerPassStep * lm * ((c.batchSize + (c.splice ?? 0)) / 16);
-  const evals = p.cells.length * (calib.evalStartSeconds + p.evalLimit * calib.evalSecondsPerUtt * (p.beam / 4) * lm * (p.maxNewTokens / 32));
+  const perUtt = calib.evalSecondsPerUtt * (p.beam / 4) * lm * (p.maxNewTokens / 32);
+  const evals = p.cells.reduce((a, cell) => a + calib.evalStartSeconds + p.evalLimit * (perUtt + (cell.lexDecode ? calib.lexiconSecondsPerUtt * (p.beam / 4) : 0)), 0);
   return { train, eval: evals };
 }
 
@@ -319,6 +336,8 @@ export interface CostModel {
   evalStartSeconds: number;
   /** One test utterance at beam 4, 32 new tokens at most, tiny LM. */
   evalSecondsPerUtt: number;
+  /** What lexicon scoring adds per test utterance at beam 4 (the unit CTC look-ahead, in JS). */
+  lexiconSecondsPerUtt: number;
   lmFactor: Record<string, number>;
 }
 
@@ -328,7 +347,8 @@ export interface CostModel {
  * steps (0.15 s/pass-step) beside one other job; the cost model takes 0.17 for two jobs side by side.
  * (Before those kernels, 22 Nov: 0.36-0.37 s/pass-step for ASR(4) and Omni-AVSR-ST.) Evaluation 18-20 s per cell of 300 test
  * utterances at beam 4 with 32 new tokens (0.06 s/utt, models that never emit EOS: an upper bound).
- * The small/base LM factors are estimates (not yet measured). Only the ETA and the job order use this;
+ * Lexicon scoring adds ~1.1 s/utt (24 Nov: 338-351 s for 300 validation utterances of Llama-AVSR
+ * ASR(4), beam 4, two evaluations side by side). The small/base LM factors are estimates (not yet measured). Only the ETA and the job order use this;
  * `secondsLeft` rescales it by the jobs already done.
  */
 export const DEFAULT_COST: CostModel = {
@@ -336,6 +356,7 @@ export const DEFAULT_COST: CostModel = {
   secondsPerPassStep: 0.17,
   evalStartSeconds: 1,
   evalSecondsPerUtt: 0.06,
+  lexiconSecondsPerUtt: 1.1,
   lmFactor: { tiny: 1, small: 2.5, base: 6 },
 };
 
@@ -462,7 +483,7 @@ export function runsRoot(): string {
 }
 
 function cellFileName(c: EvalCell): string {
-  return evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, ctcDecode: c.ctcDecode });
+  return evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, ctcDecode: c.ctcDecode, lexDecode: c.lexDecode });
 }
 
 /** The eval JSON of a cell in a run folder (written by pipeline/eval.ts). */
@@ -475,9 +496,9 @@ export function cellDone(runDir: string, c: EvalCell, p: Pick<TrainEvalParams, "
   const f = evalJsonPath(runDir, c);
   if (!existsSync(f)) return false;
   try {
-    const j = JSON.parse(readFileSync(f, "utf8")) as { beam: number; maxNewTokens: number; utterances: number; split: string; ctcDecodeWeight?: number; ctcHeads?: unknown };
+    const j = JSON.parse(readFileSync(f, "utf8")) as { beam: number; maxNewTokens: number; utterances: number; split: string; ctcDecodeWeight?: number; ctcHeads?: unknown; lexiconDecode?: { weight: number } };
     // a joint-decoding result names the CTC heads it used (results from before that rule are redone)
-    const decoding = (j.ctcDecodeWeight ?? 0) === (c.ctcDecode ?? 0) && (!c.ctcDecode || j.ctcHeads !== undefined);
+    const decoding = (j.ctcDecodeWeight ?? 0) === (c.ctcDecode ?? 0) && (!c.ctcDecode || j.ctcHeads !== undefined) && (j.lexiconDecode?.weight ?? 0) === (c.lexDecode ?? 0);
     return j.split === "test" && decoding && j.beam === p.beam && j.maxNewTokens === p.maxNewTokens && j.utterances > 0 && (p.evalLimit === 0 || j.utterances === p.evalLimit);
   } catch {
     return false;
@@ -502,7 +523,7 @@ export async function trainEvalJob(p: TrainEvalParams, runDir: string): Promise<
   let evaluated = 0;
   for (const c of p.cells) {
     if (cellDone(runDir, c, p)) continue;
-    await evaluateRun({ run: runDir, task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, split: "test", limit: p.evalLimit, beam: p.beam, maxNewTokens: p.maxNewTokens, ctcDecodeWeight: c.ctcDecode });
+    await evaluateRun({ run: runDir, task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, split: "test", limit: p.evalLimit, beam: p.beam, maxNewTokens: p.maxNewTokens, ctcDecodeWeight: c.ctcDecode, lexiconDecodeWeight: c.lexDecode });
     evaluated++;
   }
   return { runId: summary.runId, trainSeconds: (t1 - t0) / 1000, evalSeconds: (Date.now() - t1) / 1000, cells: p.cells.length, evaluated };

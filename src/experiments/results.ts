@@ -91,6 +91,7 @@ export function cellRows(e: Experiment, size: ReproSize): CellRow[] {
         run: cfg.runId,
         // λ of joint CTC/attention decoding, only where used (the paper experiments' CSVs keep their columns)
         ...(c.ctcDecode ? { ctc_decode: c.ctcDecode } : {}),
+        ...(c.lexDecode ? { lex_decode: c.lexDecode } : {}),
       });
     }
   }
@@ -419,12 +420,16 @@ export async function leversReport(size: ReproSize): Promise<Report> {
     LEVER_VARIANTS.find(
       (v) => (v.params.audioInput ?? "") === (p.audioInput ?? "") && (v.params.ctcWeight ?? 0) === (p.ctcWeight ?? 0) && (v.params.splice ?? 0) === (p.splice ?? 0),
     )?.label ?? "?";
-  // a row per (model, decoding): attention only, and joint CTC/attention where the run has a CTC head
-  const table: Row[] = runs.flatMap((r) => [...new Set(r.cells.map((c) => c.ctcDecode ?? 0))].map((lam) => ({ r, lam }))).map(({ r, lam }) => {
+  // a row per (model, decoding): attention only, joint CTC/attention where the run has a CTC head, and
+  // joint decoding with lexicon scoring for the splice runs
+  const decodingOf = (c: { ctcDecode?: number; lexDecode?: number }) => `${c.ctcDecode ?? 0}|${c.lexDecode ?? 0}`;
+  const table: Row[] = runs.flatMap((r) => [...new Set(r.cells.map(decodingOf))].map((d) => ({ r, d }))).map(({ r, d }) => {
     const cfg = resolveRunConfig(r.train);
-    const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train), decoding: lam ? `joint CTC/attention (λ ${lam})` : "attention" };
-    for (const c of r.cells.filter((c) => (c.ctcDecode ?? 0) === lam)) {
-      const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)) && (x.ctc_decode ?? 0) === lam);
+    const [lam, mu] = d.split("|").map(Number) as [number, number];
+    const decoding = [lam ? `joint CTC/attention (λ ${lam})` : "attention", ...(mu ? [`lexicon (μ ${mu})`] : [])].join(" + ");
+    const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train), decoding };
+    for (const c of r.cells.filter((c) => decodingOf(c) === d)) {
+      const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)) && (x.ctc_decode ?? 0) === lam && (x.lex_decode ?? 0) === mu);
       row[c.snr === null ? cellColumn(c) : `${cellColumn(c)}_${c.snr}dB`] = hit ? round(hit.wer, 1) : null;
     }
     const all = t1.map((c) => row[c]);

@@ -2,7 +2,7 @@
  * The name of an evaluation's files, results/runs/<run-id>/eval/<name>.{csv,json}: written by
  * pipeline/eval.ts and looked up by the experiment plan (experiments/plan.ts), so both use this one.
  *
- *   <task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>][_<split>]
+ *   <task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>][_lexdec<μ>[_unk<logp>]][_<split>]
  *
  * The rate of a modality the task does not use is written as 0 (asr_4-0, vsr_0-2, avsr_4-2); the test
  * split's files carry no split name (the tables read them), another split's say which, so tuning on
@@ -19,6 +19,10 @@ export interface EvalFileSpec {
   noise?: string;
   /** λ of joint CTC/attention decoding; 0/undefined = attention only. */
   ctcDecode?: number;
+  /** μ of lexicon scoring (pipeline/lexicon-scoring.ts); 0/undefined = none. */
+  lexDecode?: number;
+  /** The unknown-word log-probability of lexicon scoring, named only when it was given (not the default). */
+  lexUnknown?: number;
   split?: Split;
 }
 
@@ -28,6 +32,8 @@ export function evalFileName(s: EvalFileSpec): string {
   let name = `${s.task}_${a}-${v}`;
   if (s.snr !== null && s.snr !== undefined) name += `_${s.noise ?? "babble"}${s.snr}`;
   if (s.ctcDecode) name += `_ctcdec${s.ctcDecode}`;
+  if (s.lexDecode) name += `_lexdec${s.lexDecode}`;
+  if (s.lexDecode && s.lexUnknown !== undefined) name += `_unk${s.lexUnknown}`;
   if (s.split && s.split !== "test") name += `_${s.split}`;
   return name;
 }

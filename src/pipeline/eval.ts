@@ -41,6 +41,8 @@ import { checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 import { ctcHeadsOf, type CtcHeads } from "./ctc-coverage.js";
 import { evalFileName } from "./eval-files.js";
+import { openUnitReader } from "./lexicon-scoring.js";
+import { DEFAULT_UNKNOWN_LOGP } from "../eval/lexicon-prefix.js";
 
 export interface EvalParams {
   /** Run id (under results/runs/) or a run folder path. */
@@ -60,6 +62,13 @@ export interface EvalParams {
   lengthPenalty?: number;
   /** λ of joint CTC/attention decoding (0/absent: attention only, the paper's). */
   ctcDecodeWeight?: number;
+  /**
+   * μ of lexicon scoring (pipeline/lexicon-scoring.ts; 0/absent: none): the shipped encoder's units
+   * through the training lexicon, audio for ASR and AVSR, video for VSR. Any run; λ + μ ≤ 1.
+   */
+  lexiconDecodeWeight?: number;
+  /** Log-probability of a word without a pronunciation under lexicon scoring (default DEFAULT_UNKNOWN_LOGP, −100). */
+  unknownWordLogProb?: number;
 }
 
 export interface EvalResult {
@@ -83,6 +92,8 @@ export interface EvalResult {
   ctcDecodeWeight?: number;
   /** With it: the modality heads used (pipeline/ctc-coverage.ts; empty = attention only) and the training-transcript coverage of each. */
   ctcHeads?: CtcHeads;
+  /** Present when lexicon scoring was asked for: μ, the units' modality and the lexicon's size. */
+  lexiconDecode?: { weight: number; modality: "audio" | "video"; words: number; unknownWordLogProb: number };
   checkpointStep: number;
   seconds: number;
   utterancesPerSecond: number;
@@ -114,6 +125,9 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const snr = p.snr ?? null;
   const joint = p.ctcDecodeWeight ?? 0;
   if (!(joint >= 0 && joint <= 1)) throw new Error(`ctcDecodeWeight must be in [0, 1], got ${p.ctcDecodeWeight}`);
+  const lexWeight = p.lexiconDecodeWeight ?? 0;
+  if (!(lexWeight >= 0 && joint + lexWeight <= 1)) throw new Error(`lexiconDecodeWeight must be ≥ 0 with ctcDecodeWeight + lexiconDecodeWeight ≤ 1, got ${p.lexiconDecodeWeight} (λ ${joint})`);
+  const unknownWordLogProb = p.unknownWordLogProb ?? DEFAULT_UNKNOWN_LOGP;
   if (joint > 0 && !(cfg.ctcWeight > 0)) throw new Error(`run ${cfg.runId} has no auxiliary CTC head (trained with ctcWeight ${cfg.ctcWeight}): joint CTC decoding needs --ctc-weight > 0 at training`);
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
@@ -123,7 +137,12 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (heads) log(`[eval] joint CTC decoding, λ ${joint}: heads ${heads.use.join(" + ") || "none (attention only)"}; training transcripts that fit: ${Object.entries(heads.coverage).map(([m, c]) => `${m} ${(100 * c!).toFixed(1)} %`).join(", ")}`);
   const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
   const utts = set.utterances;
-  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, split });
+  const lexModality = use.audio ? "audio" : "video";
+  const reader = lexWeight > 0 ? await openUnitReader(cfg.preset, lexModality) : undefined;
+  const lexFeatures = lexModality === "audio" ? set.audio : set.video;
+  if (reader && !lexFeatures) throw new Error(`lexicon scoring needs the cached ${lexModality} features (run ${cfg.runId} reads the ${lexModality} from elsewhere)`);
+  if (reader) log(`[eval] lexicon scoring, μ ${lexWeight}: ${lexModality} encoder units, ${reader.lexicon.size} training words${reader.dropped ? ` (${reader.dropped} pronunciations with units outside the head left out)` : ""}`);
+  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, split });
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
   const hyps = decodeUtterances(
     built.model,
@@ -132,7 +151,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     utts,
     p.task,
     p.rates,
-    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use },
+    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb } : undefined },
     (done) => progress.update(done),
   );
   const pairs = utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! }));
@@ -169,6 +188,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     beam,
     maxNewTokens,
     ...(joint > 0 ? { ctcDecodeWeight: joint, ctcHeads: heads } : {}),
+    ...(reader ? { lexiconDecode: { weight: lexWeight, modality: lexModality, words: reader.lexicon.size, unknownWordLogProb } } : {}),
     checkpointStep: step,
     seconds,
     utterancesPerSecond: utts.length / seconds,
@@ -178,6 +198,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   writeFileAtomicSync(json, JSON.stringify(result, null, 1) + "\n");
   built.model.dispose();
   built.audio.audioTransform?.dispose();
+  reader?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);
   return result;
 }

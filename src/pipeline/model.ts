@@ -14,8 +14,10 @@ import { gatherRows, type ForwardContext } from "../models/nn.js";
 import type { Task } from "../models/lora.js";
 import { loraStrategyOf } from "../train/methods.js";
 import { assignParams, latestCheckpoint, loadSafetensorsFile } from "../train/checkpoint.js";
-import { transcribe } from "../eval/decode.js";
-import { CtcPrefixScorer, MeanPrefixScorer, type PrefixScorer } from "../eval/ctc-prefix.js";
+import { transcribe, type JointCtc } from "../eval/decode.js";
+import { CtcPrefixScorer, MeanPrefixScorer, WeightedPrefixScorer, type PrefixScorer } from "../eval/ctc-prefix.js";
+import type { FeatureSet } from "../features/cache.js";
+import { lexiconScorers, type UnitReader } from "./lexicon-scoring.js";
 import { Rng } from "../util/rng.js";
 import { resultsDir } from "../util/paths.js";
 import type { BpeTokenizer } from "../text/tokenizer.js";
@@ -209,6 +211,27 @@ export interface DecodeSetOptions {
   ctcDecodeWeight?: number;
   /** The modality heads joint decoding uses (default: every modality of the task). */
   ctcModalities?: ReadonlyArray<"audio" | "video">;
+  /**
+   * Lexicon scoring (pipeline/lexicon-scoring.ts) with weight μ: the joint score becomes
+   * (1 − λ − μ)·attention + λ·(auxiliary CTC) + μ·(encoder units through the lexicon).
+   */
+  lexicon?: { weight: number; reader: UnitReader; features: FeatureSet; unknownLogProb?: number };
+}
+
+/** The beam search's joint scorers and weight for a batch (undefined: attention only). */
+function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: DecodeSetOptions): JointCtc | undefined {
+  const lam = o.ctcDecodeWeight ?? 0;
+  const mu = o.lexicon?.weight ?? 0;
+  if (!(lam >= 0 && mu >= 0 && lam + mu <= 1)) throw new Error(`joint decoding weights must be ≥ 0 with λ + μ ≤ 1, got λ ${lam}, μ ${mu}`);
+  if (lam + mu === 0) return undefined;
+  const sub = lam > 0 ? ctcScorersOf(model, samples, task, rates, o.ctcModalities) : undefined;
+  const lex = mu > 0 ? lexiconScorers(o.lexicon!.reader, o.lexicon!.features, ids, tokenizer, o.lexicon!.unknownLogProb) : undefined;
+  const scorers = samples.map((_, i): PrefixScorer => {
+    if (!lex) return sub![i]!;
+    if (!sub) return lex[i]!;
+    return new WeightedPrefixScorer([sub[i]!, lex[i]!], [lam / (lam + mu), mu / (lam + mu)]);
+  });
+  return { scorers, weight: lam + mu };
 }
 
 function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, modalities?: ReadonlyArray<"audio" | "video">): PrefixScorer[] {
@@ -225,7 +248,7 @@ export function decodeUtterances(model: AvsrModel, tokenizer: BpeTokenizer, set:
     const idx = order.slice(s, s + o.batchSize);
     const samples = evalSamples(set, idx.map((i) => utts[i]!));
     try {
-      const joint = o.ctcDecodeWeight ? { scorers: ctcScorersOf(model, samples, task, rates, o.ctcModalities), weight: o.ctcDecodeWeight } : undefined;
+      const joint = jointScoring(model, tokenizer, samples, idx.map((i) => utts[i]!.id), task, rates, o);
       const ids = tf.tidy(() => transcribe(model, samples, task, rates, { beamWidth: o.beamWidth, maxNewTokens: o.maxNewTokens, lengthPenalty: o.lengthPenalty, ctc: joint }));
       idx.forEach((i, k) => (hyps[i] = tokenizer.decode(ids[k]!)));
     } finally {

@@ -7,22 +7,11 @@ import { beamSearch } from "../../src/eval/decode.js";
 import { Llm, type LlmConfig } from "../../src/models/llm.js";
 import { ctcLoss } from "../../src/models/ctc.js";
 import { Rng } from "../../src/util/rng.js";
+import { randomLogp } from "../helpers/logp.js";
 
 before(async () => {
   await initBackend({ warn: () => {} });
 });
-
-/** Random normalised log-probabilities [T, V]. */
-function randomLogp(T: number, V: number, rng: Rng): Float32Array {
-  const out = new Float32Array(T * V);
-  for (let t = 0; t < T; t++) {
-    const z = Array.from({ length: V }, () => 2 * rng.normal());
-    const m = Math.max(...z);
-    const lse = m + Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
-    z.forEach((x, v) => (out[t * V + v] = x - lse));
-  }
-  return out;
-}
 
 /** Every path over T frames, collapsed (repeats merged, blanks dropped), with its probability. */
 function allPaths(logp: Float32Array, T: number, V: number, blank: number): Array<{ labels: number[]; p: number }> {

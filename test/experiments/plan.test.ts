@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { evalFileName } from "../../src/pipeline/eval-files.js";
 import { EXPERIMENTS, cellDone, evalJsonPath, estimateParts, jobSecondsEstimator, measuredSecondsPerStep, planJobs, reproSize, trainingLeft, type TrainEvalParams } from "../../src/experiments/plan.js";
 
 test("a run that resumes is estimated by the steps it has left, at its own pace once measured; a finished one trains no more", () => {
@@ -41,7 +42,9 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
   const cells = jobs.flatMap((j) => (j.params as unknown as TrainEvalParams).cells);
   assert.ok(cells.length > 100 && cells.some((c) => c.snr !== null));
   assert.ok(cells.some((c) => c.ctcDecode) && cells.some((c) => !c.ctcDecode), "attention-only and joint CTC/attention cells");
-  for (const c of cells) assert.equal(basename(evalJsonPath("/r", c)), `${evalName(c.task, { audio: c.audio, video: c.video }, c.snr, "babble", c.ctcDecode)}.json`);
+  assert.ok(cells.some((c) => c.lexDecode), "cells with lexicon scoring");
+  for (const c of cells) assert.equal(basename(evalJsonPath("/r", c)), `${evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, noise: "babble", ctcDecode: c.ctcDecode, lexDecode: c.lexDecode })}.json`);
+  for (const c of cells.filter((c) => !c.lexDecode)) assert.equal(basename(evalJsonPath("/r", c)), `${evalName(c.task, { audio: c.audio, video: c.video }, c.snr, "babble", c.ctcDecode)}.json`);
 
   const dir = mkdtempSync(join(tmpdir(), "cell-"));
   const cell = { task: "avsr" as const, audio: 4, video: 2, snr: 0 };
@@ -62,12 +65,18 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
   assert.equal(cellDone(dir, joint, plan), true, "a joint-decoding cell, under its own name");
   writeFileSync(evalJsonPath(dir, joint), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300 }));
   assert.equal(cellDone(dir, joint, plan), false, "attention-only decoding is not the joint cell");
+  const lex = { ...joint, lexDecode: 0.2 };
+  const heads = { ctcDecodeWeight: 0.3, ctcHeads: { use: ["audio"], coverage: { audio: 1 } } };
+  writeFileSync(evalJsonPath(dir, lex), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ...heads, lexiconDecode: { weight: 0.2 } }));
+  assert.equal(cellDone(dir, lex, plan), true, "a lexicon-scoring cell, under its own name");
+  writeFileSync(evalJsonPath(dir, lex), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ...heads, lexiconDecode: { weight: 0.3 } }));
+  assert.equal(cellDone(dir, lex, plan), false, "another μ is not the cell");
   writeFileSync(evalJsonPath(dir, cell), "{ half-written");
   assert.equal(cellDone(dir, cell, plan), false, "an unreadable result is redone");
 });
 
 test("the levers experiment: Table I's runs plus one run per lever, each scored clean and at 0 dB", async () => {
-  const { experimentRuns, LEVER_VARIANTS, LEVER_CTC_DECODE, table1Cells } = await import("../../src/experiments/plan.js");
+  const { experimentRuns, LEVER_VARIANTS, LEVER_CTC_DECODE, LEVER_LEX_DECODE, table1Cells } = await import("../../src/experiments/plan.js");
   const { resolveRunConfig } = await import("../../src/pipeline/config.js");
   const size = reproSize("default");
   const levers = experimentRuns("levers", size);
@@ -98,10 +107,15 @@ test("the levers experiment: Table I's runs plus one run per lever, each scored 
   for (const id of leverIds) assert.ok(order.indexOf(id) > lastPaper, `${id} is planned before a paper run`);
   const omni = levers.filter((r) => r.train.method === "omni-st");
   for (const r of omni) assert.equal(r.cells.filter((c) => c.snr === null && !c.ctcDecode).length, table1Cells(size).length);
-  // runs with the auxiliary CTC head are also scored with joint CTC/attention decoding, every cell of theirs
+  // runs with the auxiliary CTC head are also scored with joint CTC/attention decoding, every cell of
+  // theirs; the splice runs a third time, with lexicon scoring too
   for (const r of levers) {
-    const joint = r.cells.filter((c) => c.ctcDecode);
-    if ((r.train.ctcWeight ?? 0) > 0) assert.deepEqual(joint, r.cells.filter((c) => !c.ctcDecode).map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE })));
+    const plain = r.cells.filter((c) => !c.ctcDecode && !c.lexDecode);
+    const joint = r.cells.filter((c) => c.ctcDecode && !c.lexDecode);
+    const lex = r.cells.filter((c) => c.lexDecode);
+    if ((r.train.ctcWeight ?? 0) > 0) assert.deepEqual(joint, plain.map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE })));
     else assert.equal(joint.length, 0);
+    if ((r.train.splice ?? 0) > 0) assert.deepEqual(lex, plain.map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE, lexDecode: LEVER_LEX_DECODE })));
+    else assert.equal(lex.length, 0);
   }
 });

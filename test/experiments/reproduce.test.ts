@@ -95,13 +95,15 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
   assert.match(md, /### Levers on the LLM's audio input/);
   // the levers: every model trained and scored; the ctc-embed runs are their own runs beside Table I's
   const lv = readCsv(join(out, "levers", "levers.csv"));
-  // a row per (model, decoding): the 6 runs with an auxiliary CTC head also with joint CTC/attention decoding
-  assert.equal(lv.length, 11 + 6);
-  assert.equal(lv.filter((r) => String(r.decoding).startsWith("joint CTC/attention")).length, 6);
+  // a row per (model, decoding): the 6 runs with an auxiliary CTC head also with joint CTC/attention
+  // decoding, and the 3 splice runs with lexicon scoring on top
+  assert.equal(lv.length, 11 + 6 + 3);
+  assert.equal(lv.filter((r) => String(r.decoding).startsWith("joint CTC/attention")).length, 6 + 3);
+  assert.equal(lv.filter((r) => String(r.decoding).endsWith("+ lexicon (μ 0.2)")).length, 3);
   assert.deepEqual(lv.filter((r) => String(r.run).endsWith("-ctcemb-s0")).map((r) => r.method), [...Array(6).fill("Llama-AVSR"), "Omni-AVSR-ST", "Omni-AVSR-ST"]);
   assert.deepEqual(lv.filter((r) => String(r.run).endsWith("-splice16-s0")).map((r) => `${r.method}, ${r.input}`), [
-    ...Array(4).fill("Llama-AVSR, + ctc-embed + auxiliary CTC 0.5 + splice 16"),
-    ...Array(2).fill("Omni-AVSR-ST, + ctc-embed + auxiliary CTC 0.5 + splice 16"),
+    ...Array(6).fill("Llama-AVSR, + ctc-embed + auxiliary CTC 0.5 + splice 16"),
+    ...Array(3).fill("Omni-AVSR-ST, + ctc-embed + auxiliary CTC 0.5 + splice 16"),
   ]);
   for (const r of lv) {
     const cell = r.method === "Omni-AVSR-ST" ? "avg" : Number.isFinite(Number(r.asr_4)) && r.asr_4 !== null && r.asr_4 !== "" ? "asr_4" : "avsr_4_2";

@@ -50,6 +50,9 @@ test("run configs: ids, method checks, rate parsing", () => {
   assert.equal(evalName("avsr", { audio: 16, video: 5 }, -2.5), "avsr_16-5_babble-2.5");
   assert.equal(evalFileName({ task: "vsr", rates: { audio: 4, video: 5 }, ctcDecode: 0.3, split: "val" }), "vsr_0-5_ctcdec0.3_val");
   assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, snr: 0, ctcDecode: 0.3, split: "test" }), "asr_4-0_babble0_ctcdec0.3");
+  assert.equal(evalFileName({ task: "avsr", rates: { audio: 4, video: 2 }, ctcDecode: 0.3, lexDecode: 0.2, split: "val" }), "avsr_4-2_ctcdec0.3_lexdec0.2_val");
+  assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, lexDecode: 0.2, lexUnknown: -50 }), "asr_4-0_lexdec0.2_unk-50");
+  assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, lexUnknown: -50 }), "asr_4-0");
 });
 
 test("CLI: train omni-st then eval writes complete hypotheses and finite scores", () => {
@@ -136,6 +139,16 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   assert.equal(readFileSync(e2.csv, "utf8"), first);
   assert.ok(e1.csv.endsWith("asr_16-0_babble0.csv"));
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 4, video: 5 }, limit: 2 }, quiet), /no audio projector for rate 4/);
+  // lexicon scoring needs no auxiliary CTC head: the encoder's units and the training lexicon
+  const lex = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 4, beam: 2, maxNewTokens: 6, lexiconDecodeWeight: 0.3 }, quiet);
+  assert.ok(lex.csv.endsWith("asr_16-0_lexdec0.3.csv"));
+  assert.equal(lex.lexiconDecode?.modality, "audio");
+  assert.equal(lex.lexiconDecode?.unknownWordLogProb, -100);
+  assert.ok(lex.lexiconDecode!.words > 10 && Number.isFinite(lex.wer));
+  assert.equal(readCsv(lex.csv).length, 4);
+  const unk = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 1, maxNewTokens: 4, lexiconDecodeWeight: 0.3, unknownWordLogProb: -5 }, quiet);
+  assert.ok(unk.csv.endsWith("asr_16-0_lexdec0.3_unk-5.csv"));
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 1.5 }, quiet), /≤ 1/);
 });
 
 test("oracle audio (diagnostic): one fixed vector per sub-word, deterministic; a run trains and evaluates on it", async () => {

@@ -1,0 +1,115 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CtcPrefixScorer, WeightedPrefixScorer, type PrefixScorer } from "../../src/eval/ctc-prefix.js";
+import { LexiconPrefixScorer, type UnitLexicon } from "../../src/eval/lexicon-prefix.js";
+import { Rng } from "../../src/util/rng.js";
+import { randomLogp } from "../helpers/logp.js";
+
+/** Every unit path over T frames, collapsed (repeats merged, blank 0 dropped), with its probability. */
+function allPaths(logp: Float32Array, T: number, V: number): Array<{ labels: number[]; p: number }> {
+  const out: Array<{ labels: number[]; p: number }> = [];
+  for (let code = 0; code < V ** T; code++) {
+    let x = code;
+    let lp = 0;
+    const path: number[] = [];
+    for (let t = 0; t < T; t++) {
+      path.push(x % V);
+      x = Math.floor(x / V);
+      lp += logp[t * V + path[t]!]!;
+    }
+    out.push({ labels: path.filter((c, t) => c !== 0 && (t === 0 || c !== path[t - 1])), p: Math.exp(lp) });
+  }
+  return out;
+}
+
+// units 1..3 (0 = blank); "bb" ends and "ba" starts with unit 2, so a word boundary repeats a unit
+const LEXICON: UnitLexicon = new Map([
+  ["ab", [{ units: [1, 2], logPrior: Math.log(0.7) }, { units: [3], logPrior: Math.log(0.3) }]],
+  ["ac", [{ units: [1, 3], logPrior: 0 }]],
+  ["ba", [{ units: [2, 1], logPrior: 0 }]],
+  ["bb", [{ units: [2], logPrior: 0 }]],
+]);
+// sub-word tokens: 0 = the LLM blank (never extended), 1 = a special token (no text), 2.. pieces
+const PIECES = ["", "", "▁a", "▁b", "a", "b", "c", "▁", "x"];
+const tokens = (s: string) => s.split(" ").map((p) => PIECES.indexOf(p));
+
+function scorer(logp: Float32Array, unknownLogProb = -50): LexiconPrefixScorer {
+  return new LexiconPrefixScorer(new CtcPrefixScorer(logp, 4, 0), LEXICON, { pieceOf: (id) => PIECES[id]!, wordStart: "▁", blank: 0, unknownLogProb });
+}
+
+function run(s: PrefixScorer, ids: number[]) {
+  let st = s.initial();
+  for (const c of ids) st = s.extend(st, c);
+  return st;
+}
+
+const T = 6;
+const V = 4;
+const logp = randomLogp(T, V, new Rng(11));
+const paths = allPaths(logp, T, V);
+const startsWith = (a: number[], h: readonly number[]) => h.every((c, i) => a[i] === c);
+const same = (a: number[], h: readonly number[]) => a.length === h.length && startsWith(a, h);
+/** Σ over pronunciation sequences of Π prior · P(collapsed labels equal / begin with their units). */
+function brute(words: string[], prefixOnly: boolean): number {
+  let combos: Array<{ units: number[]; prior: number }> = [{ units: [], prior: 1 }];
+  for (const w of words) combos = combos.flatMap((c) => LEXICON.get(w)!.map((p) => ({ units: [...c.units, ...p.units], prior: c.prior * Math.exp(p.logPrior) })));
+  return Math.log(combos.reduce((a, c) => a + c.prior * paths.filter((x) => (prefixOnly ? startsWith(x.labels, c.units) : same(x.labels, c.units))).reduce((s, x) => s + x.p, 0), 0));
+}
+
+test("lexicon scorer: the final score sums every pronunciation sequence's CTC probability (brute force, repeated unit across words)", () => {
+  const sc = scorer(logp);
+  for (const [text, words] of [
+    ["▁a b", ["ab"]],
+    ["▁a b ▁b b", ["ab", "bb"]],
+    ["▁b b ▁b a", ["bb", "ba"]],
+    ["▁a c ▁b a ▁a b", ["ac", "ba", "ab"]],
+  ] as const) {
+    const got = sc.final(run(sc, tokens(text)));
+    assert.ok(Math.abs(got - brute([...words], false)) < 1e-6, `${text}: ${got} vs ${brute([...words], false)}`);
+  }
+});
+
+test("lexicon scorer: a completed word is scored by its prefix probability; the word being spelt by look-ahead over the words it can become", () => {
+  const sc = scorer(logp);
+  // "ab" is complete once the next word starts; "▁b" alone can become "ba" or "bb": the better of the two
+  const st = run(sc, tokens("▁a b ▁b"));
+  const expect = Math.max(brute(["ab", "ba"], true), brute(["ab", "bb"], true));
+  assert.ok(Math.abs(st.score - expect) < 1e-6, `${st.score} vs ${expect}`);
+  // "▁a" can become "ab" or "ac"; "▁a c" only "ac"; the empty prefix scores 0
+  assert.ok(Math.abs(run(sc, tokens("▁a")).score - Math.max(brute(["ab"], true), brute(["ac"], true))) < 1e-6);
+  assert.ok(Math.abs(run(sc, tokens("▁a c")).score - brute(["ac"], true)) < 1e-6);
+  assert.equal(sc.initial().score, 0);
+  // a special token adds no text and changes nothing
+  assert.equal(run(sc, [...tokens("▁a c"), 1]).score, run(sc, tokens("▁a c")).score);
+});
+
+test("lexicon scorer: a word outside the lexicon is charged once, as soon as it is no prefix of a word, and leaves the units alone", () => {
+  const sc = scorer(logp, -50);
+  const base = brute(["ab"], true);
+  // "ax" is no prefix of a lexicon word: charged now, the units stay those of "ab"
+  assert.ok(Math.abs(run(sc, tokens("▁a b ▁a x")).score - (base - 50)) < 1e-6);
+  // spelling on does not charge again, and neither does completing it
+  assert.ok(Math.abs(run(sc, tokens("▁a b ▁a x x x")).score - (base - 50)) < 1e-6);
+  assert.ok(Math.abs(sc.final(run(sc, tokens("▁a b ▁a x x"))) - (brute(["ab"], false) - 50)) < 1e-6);
+  // a lexicon prefix that ends without becoming a word ("▁a" then the sentence ends) is charged at the end
+  assert.ok(Math.abs(sc.final(run(sc, tokens("▁a b ▁a"))) - (brute(["ab"], false) - 50)) < 1e-6);
+  // a bare word-start piece followed by a new word is no word
+  assert.ok(Math.abs(sc.final(run(sc, tokens("▁a b ▁ ▁b b"))) - brute(["ab", "bb"], false)) < 1e-6);
+  assert.throws(() => scorer(logp, 1), /unknownLogProb must be ≤ 0/);
+});
+
+test("weighted scorer: Σ w·score at every prefix and at the end; bad weights and mixed blanks are refused", () => {
+  const a = new CtcPrefixScorer(randomLogp(4, 5, new Rng(1)), 5, 0);
+  const b = new CtcPrefixScorer(randomLogp(4, 5, new Rng(2)), 5, 0);
+  const w = new WeightedPrefixScorer([a, b], [0.25, 0.5]);
+  for (const h of [[], [1], [1, 3], [4, 4, 2]]) {
+    const sw = run(w, h);
+    const sa = run(a, h);
+    const sb = run(b, h);
+    assert.ok(Math.abs(sw.score - (0.25 * sa.score + 0.5 * sb.score)) < 1e-9);
+    assert.ok(Math.abs(w.final(sw) - (0.25 * a.final(sa) + 0.5 * b.final(sb))) < 1e-9);
+  }
+  assert.throws(() => new WeightedPrefixScorer([a, b], [1]), /1 weights for 2 scorers/);
+  assert.throws(() => new WeightedPrefixScorer([a], [-1]), /finite and ≥ 0/);
+  assert.throws(() => new WeightedPrefixScorer([a, new CtcPrefixScorer(randomLogp(4, 5, new Rng(3)), 5, 1)], [1, 1]), /disagree on the blank/);
+});
