@@ -1,6 +1,6 @@
 /** Executes notebooks headless with the repo-local tslab kernel; used by run-notebooks.ts and tests. */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { repoRoot } from "../../src/util/paths.js";
 
@@ -42,6 +42,30 @@ export function jupyterEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
 export function ensureKernel(): void {
   const spec = join(repoRoot(), ".jupyter", "share", "jupyter", "kernels", "tslab", "kernel.json");
   if (!existsSync(spec)) throw new Error(`tslab kernel not registered (${spec} missing): run \`npm run setup\` first`);
+  ensureLibraryBuilt();
+}
+
+/** Newest modification time (ms) of a file or of any file below a folder. */
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return readdirSync(path).reduce((m, f) => Math.max(m, newestMtime(join(path, f))), 0);
+}
+
+/**
+ * The notebooks import the library from dist/ (scripts/setup.sh builds it). Rebuilds it, as the set-up
+ * does, when src/ or the tsconfigs changed after the last build (dist/.build-stamp): otherwise the
+ * notebooks would run yesterday's code and write its results.
+ */
+export function ensureLibraryBuilt(log: (line: string) => void = (l) => console.error(l), root = repoRoot()): void {
+  const stamp = join(root, "dist", ".build-stamp");
+  const sources = ["src", "tsconfig.json", "tsconfig.build.json"].map((f) => join(root, f)).filter((f) => existsSync(f));
+  if (existsSync(stamp) && Math.max(...sources.map(newestMtime)) <= statSync(stamp).mtimeMs) return;
+  log(`[notebooks] ${existsSync(stamp) ? "src/ changed since dist/ was built" : "dist/ is not built"}: building src/ -> dist/`);
+  rmSync(join(root, "dist"), { recursive: true, force: true });
+  const tsc = join(repoRoot(), "node_modules", "typescript", "bin", "tsc");
+  execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  writeFileSync(stamp, "");
 }
 
 export async function runNotebook(notebook: string, o: RunOptions): Promise<NotebookResult> {

@@ -1,10 +1,10 @@
 /** Executes every notebook at the smoke size (the notebook smoke run of `npm test`). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listNotebooks, runNotebook } from "../../scripts/notebooks/runner.js";
+import { ensureLibraryBuilt, listNotebooks, runNotebook } from "../../scripts/notebooks/runner.js";
 
 interface Cell { id?: string; cell_type: string; outputs?: Array<{ output_type: string; data?: Record<string, unknown> }> }
 
@@ -52,4 +52,23 @@ test("a cell that throws fails the run, naming the notebook, the cell and the er
   assert.match(r.message, /^bad\.ipynb: cell 1 \(id boom\) failed: Error: kaboom in the test/);
   assert.ok(existsSync(join(dir, "out", "bad.failed.ipynb")), "the partial copy is kept for inspection");
   assert.ok(!existsSync(join(dir, "out", "bad.ipynb")), "no executed copy pretends to be complete");
+});
+
+test("the library the notebooks import (dist/) is rebuilt when src/ changed after the last build, and only then", () => {
+  const root = mkdtempSync(join(tmpdir(), "dist-"));
+  mkdirSync(join(root, "src"));
+  writeFileSync(join(root, "src", "a.ts"), "export const a: number = 1;\n");
+  writeFileSync(join(root, "tsconfig.build.json"), JSON.stringify({ compilerOptions: { outDir: "dist", rootDir: "src", module: "nodenext", target: "es2022" }, include: ["src"] }));
+  const lines: string[] = [];
+  ensureLibraryBuilt((l) => lines.push(l), root);
+  assert.match(lines.join("\n"), /dist\/ is not built/);
+  assert.match(readFileSync(join(root, "dist", "a.js"), "utf8"), /a = 1/);
+  ensureLibraryBuilt((l) => lines.push(l), root);
+  assert.equal(lines.length, 1, "up to date: no rebuild");
+  writeFileSync(join(root, "src", "a.ts"), "export const a: number = 2;\n");
+  const later = new Date(Date.now() + 5000);
+  utimesSync(join(root, "src", "a.ts"), later, later);
+  ensureLibraryBuilt((l) => lines.push(l), root);
+  assert.match(lines[1]!, /src\/ changed since dist\/ was built/);
+  assert.match(readFileSync(join(root, "dist", "a.js"), "utf8"), /a = 2/);
 });
