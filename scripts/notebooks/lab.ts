@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { ensureKernel, jupyterEnv } from "./runner.js";
+import { ensureKernel, ensureLibraryBuilt, jupyterEnv } from "./runner.js";
 import { repoRoot } from "../../src/util/paths.js";
 
 export interface Lab {
@@ -43,6 +43,7 @@ export interface LabOptions {
 
 export async function startLab(o: LabOptions = {}): Promise<Lab> {
   ensureKernel();
+  ensureLibraryBuilt();
   const port = o.port ?? (await freePort());
   const token = o.token ?? randomBytes(16).toString("hex");
   const child = spawn(

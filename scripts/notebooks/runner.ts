@@ -42,7 +42,6 @@ export function jupyterEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
 export function ensureKernel(): void {
   const spec = join(repoRoot(), ".jupyter", "share", "jupyter", "kernels", "tslab", "kernel.json");
   if (!existsSync(spec)) throw new Error(`tslab kernel not registered (${spec} missing): run \`npm run setup\` first`);
-  ensureLibraryBuilt();
 }
 
 /** Newest modification time (ms) of a file or of any file below a folder. */
@@ -63,13 +62,15 @@ export function ensureLibraryBuilt(log: (line: string) => void = (l) => console.
   if (existsSync(stamp) && Math.max(...sources.map(newestMtime)) <= statSync(stamp).mtimeMs) return;
   log(`[notebooks] ${existsSync(stamp) ? "src/ changed since dist/ was built" : "dist/ is not built"}: building src/ -> dist/`);
   rmSync(join(root, "dist"), { recursive: true, force: true });
-  const tsc = join(repoRoot(), "node_modules", "typescript", "bin", "tsc");
+  // the compiler the set-up and `npm run build` use (node_modules/.bin/tsc: tslab's TypeScript)
+  const tsc = join(repoRoot(), "node_modules", ".bin", "tsc");
   execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
   writeFileSync(stamp, "");
 }
 
 export async function runNotebook(notebook: string, o: RunOptions): Promise<NotebookResult> {
   ensureKernel();
+  ensureLibraryBuilt();
   mkdirSync(o.outDir, { recursive: true });
   const name = basename(notebook);
   const final = join(o.outDir, name);

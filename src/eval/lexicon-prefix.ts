@@ -90,13 +90,18 @@ function lowerBound(sorted: readonly string[], key: string): number {
   return lo;
 }
 
+/** A lexicon's words, sorted (the words with a given prefix are a contiguous run), made once per lexicon. */
+const sortedWords = new WeakMap<UnitLexicon, readonly string[]>();
+function sortedWordsOf(lexicon: UnitLexicon): readonly string[] {
+  let s = sortedWords.get(lexicon);
+  if (!s) sortedWords.set(lexicon, (s = [...lexicon.keys()].sort()));
+  return s;
+}
+
 export class LexiconPrefixScorer implements PrefixScorer {
   readonly blank: number;
   private readonly unknownLogProb: number;
-  /** Every prefix of every lexicon word ("" included). */
-  private readonly prefixes = new Set<string>();
-  /** The lexicon's words, sorted (the words with a given prefix are a contiguous run). */
-  private readonly sorted: string[];
+  private readonly sorted: readonly string[];
   /** Look-ahead cache: completed-word alternatives -> word -> ψ of the alternatives extended by the word. */
   private readonly wordScores = new WeakMap<readonly CtcPrefixState[], Map<string, number>>();
 
@@ -110,8 +115,7 @@ export class LexiconPrefixScorer implements PrefixScorer {
     this.unknownLogProb = o.unknownLogProb ?? DEFAULT_UNKNOWN_LOGP;
     if (!(this.unknownLogProb <= 0)) throw new Error(`LexiconPrefixScorer: unknownLogProb must be ≤ 0, got ${o.unknownLogProb}`);
     if (!o.wordStart) throw new Error("LexiconPrefixScorer: empty word-start marker");
-    for (const w of lexicon.keys()) for (let k = 0; k <= w.length; k++) this.prefixes.add(w.slice(0, k));
-    this.sorted = [...lexicon.keys()].sort();
+    this.sorted = sortedWordsOf(lexicon);
   }
 
   initial(): LexiconPrefixState {
@@ -130,7 +134,7 @@ export class LexiconPrefixScorer implements PrefixScorer {
       pendingUnknown = false;
     }
     const pending = parts[parts.length - 1]!;
-    if (!pendingUnknown && !this.prefixes.has(pending)) {
+    if (!pendingUnknown && !this.isWordPrefix(pending)) {
       unknownCost += this.unknownLogProb;
       pendingUnknown = true;
     }
@@ -149,6 +153,11 @@ export class LexiconPrefixScorer implements PrefixScorer {
     const next = charged ? undefined : this.withWord(alternatives, word);
     if (next) return { alternatives: next, unknownCost };
     return { alternatives, unknownCost: charged ? unknownCost : unknownCost + this.unknownLogProb };
+  }
+
+  /** Whether some lexicon word begins with `p`. */
+  private isWordPrefix(p: string): boolean {
+    return this.sorted[lowerBound(this.sorted, p)]?.startsWith(p) ?? false;
   }
 
   /** ψ of the completed words, with the best lexicon word that begins with `pending` after them (if any). */

@@ -16,7 +16,7 @@ import { LexiconPrefixScorer, type UnitLexicon } from "../eval/lexicon-prefix.js
 import type { FeatureSet } from "../features/cache.js";
 import type { CtcHead } from "../models/encoders.js";
 import { loadEncoder, type EncoderModality } from "../pretrain/encoders/index.js";
-import { PAD_ID, SPECIAL_TOKENS, UNK_ID, WORD_START, type BpeTokenizer } from "../text/tokenizer.js";
+import { PAD_ID, WORD_START, type BpeTokenizer } from "../text/tokenizer.js";
 
 /**
  * The words and units of one aligned utterance: phonemes, or visemes without silence and without a
@@ -71,20 +71,15 @@ export async function openUnitReader(preset: string, modality: EncoderModality):
   return { modality, head: enc.model.head, classes: enc.inventory.units.length + 1, lexicon, dropped, dispose: () => enc.model.dispose() };
 }
 
-/** Text a token adds when decoded (BpeTokenizer.decode: special tokens add nothing, <unk> a "?"). */
-export function pieceOf(tokenizer: BpeTokenizer): (id: number) => string {
-  return (id) => (id < SPECIAL_TOKENS.length ? (id === UNK_ID ? "?" : "") : tokenizer.idToToken(id));
-}
-
 /** One lexicon scorer per id, on the unit head's log-probabilities over its cached features in `set`. */
 export function lexiconScorers(reader: UnitReader, set: FeatureSet, ids: readonly string[], tokenizer: BpeTokenizer, unknownLogProb?: number): LexiconPrefixScorer[] {
-  const piece = pieceOf(tokenizer);
+  const pieceOf = (id: number) => tokenizer.pieceText(id);
   return ids.map((id) => {
     const f = set.get(id);
     const lp = tf.tidy(() => tf.logSoftmax(reader.head.apply(tf.tensor3d(f.data, [1, f.frames, f.dim]))));
     const data = lp.dataSync() as Float32Array;
     lp.dispose();
     const units = new CtcPrefixScorer(data, reader.classes, 0);
-    return new LexiconPrefixScorer(units, reader.lexicon, { pieceOf: piece, wordStart: WORD_START, blank: PAD_ID, unknownLogProb });
+    return new LexiconPrefixScorer(units, reader.lexicon, { pieceOf, wordStart: WORD_START, blank: PAD_ID, unknownLogProb });
   });
 }

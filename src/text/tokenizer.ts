@@ -202,17 +202,20 @@ export class BpeTokenizer {
     return splitWords(text).flatMap((w) => this.encodeWord(w));
   }
 
+  /**
+   * The text token `id` adds to `decode` (without `keepSpecial`): its piece, "?" for <unk>, nothing for
+   * the other special tokens. Pieces joined and split at WORD_START are the decoded words (the lexicon
+   * scorer, eval/lexicon-prefix.ts, follows a hypothesis word by word this way).
+   */
+  pieceText(id: number): string {
+    if (id < SPECIAL_TOKENS.length) return id === UNK_ID ? "?" : "";
+    return this.idToToken(id);
+  }
+
   /** Text of token ids; special tokens are skipped unless `keepSpecial`. */
   decode(ids: readonly number[], keepSpecial = false): string {
     let s = "";
-    for (const id of ids) {
-      if (id < SPECIAL_TOKENS.length) {
-        if (keepSpecial) s += id === UNK_ID ? "<unk>" : SPECIAL_TOKENS[id];
-        else if (id === UNK_ID) s += "?";
-        continue;
-      }
-      s += this.idToToken(id);
-    }
+    for (const id of ids) s += keepSpecial && id < SPECIAL_TOKENS.length ? (id === UNK_ID ? "<unk>" : SPECIAL_TOKENS[id]) : this.pieceText(id);
     return s.split(WORD_START).filter((w) => w.length > 0).join(" ");
   }
 

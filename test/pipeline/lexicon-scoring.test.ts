@@ -1,8 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pieceOf, unitLexiconOf } from "../../src/pipeline/lexicon-scoring.js";
-import { BpeTokenizer, UNK_ID, WORD_START } from "../../src/text/tokenizer.js";
-import { Rng } from "../../src/util/rng.js";
+import { unitLexiconOf } from "../../src/pipeline/lexicon-scoring.js";
 
 test("unit lexicon: pronunciations of the aligned words as head class ids (unit k -> k + 1); a unit outside the head drops that pronunciation", () => {
   const utts = [
@@ -17,16 +15,4 @@ test("unit lexicon: pronunciations of the aligned words as head class ids (unit 
   const both = unitLexiconOf(utts, ["k", "a", "t", "s", "æ"]).lexicon.get("cat")!;
   assert.deepEqual(both.map((p) => p.units), [[1, 2, 3], [1, 5, 3]]);
   assert.ok(Math.abs(both[0]!.logPrior - Math.log(0.5)) < 1e-12);
-});
-
-test("pieceOf: the pieces of any token sequence, split at the word-start marker, give the tokeniser's decoded words", () => {
-  const tok = BpeTokenizer.train(["the cat sat on the mat", "a cat and a hat", "that is that"], { vocabSize: 40, minFrequency: 1 });
-  const piece = pieceOf(tok);
-  const rng = new Rng(4);
-  for (let n = 0; n < 200; n++) {
-    const ids = Array.from({ length: rng.int(0, 9) }, () => rng.int(0, tok.vocab.length));
-    const words = ids.map(piece).join("").split(WORD_START).filter((w) => w.length > 0).join(" ");
-    assert.equal(words, tok.decode(ids), JSON.stringify(ids));
-  }
-  assert.equal(piece(UNK_ID), "?");
 });

@@ -11,7 +11,9 @@ import {
   UNK_ID,
   VIDEO_END_ID,
   VIDEO_START_ID,
+  WORD_START,
 } from "../../src/text/tokenizer.js";
+import { Rng } from "../../src/util/rng.js";
 
 const TEXT = [
   "the cat sat on the mat",
@@ -66,4 +68,16 @@ test("vocabulary stops growing when no pair is frequent enough", () => {
   const tok = BpeTokenizer.train(["ab ab", "cd"], { vocabSize: 10_000 });
   // only "▁a", "▁ab" can reach frequency 2
   assert.equal(tok.merges.length, 2);
+});
+
+test("pieceText: the pieces of any token sequence, split at the word-start marker, give the decoded words", () => {
+  const tok = BpeTokenizer.train(TEXT, { vocabSize: 40, minFrequency: 1 });
+  const rng = new Rng(4);
+  for (let n = 0; n < 200; n++) {
+    const ids = Array.from({ length: rng.int(0, 9) }, () => rng.int(0, tok.vocab.length));
+    const words = ids.map((id) => tok.pieceText(id)).join("").split(WORD_START).filter((w) => w.length > 0).join(" ");
+    assert.equal(words, tok.decode(ids), JSON.stringify(ids));
+  }
+  assert.equal(tok.pieceText(UNK_ID), "?");
+  assert.equal(tok.pieceText(PAD_ID), "");
 });
