@@ -1,13 +1,17 @@
 /**
  * npm run eval -- --run <run-id|run dir> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]
  *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N] [--ctc-decode λ]
- *                 [--lexicon-decode μ [--unknown-word-logp=-100]]
+ *                 [--lexicon-decode μ [--unknown-word-logp=-100]] [--pre-beam N] [--length-penalty x]
  * Decodes the split with the run's newest checkpoint and writes
- * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>][_<split> unless test].{csv,json}.
+ * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
  * See src/pipeline/eval.ts.
  * `--ctc-decode λ` (runs trained with --ctc-weight > 0): joint CTC/attention decoding with weight λ.
  * `--lexicon-decode μ` (any run): the shipped encoder's phonemes (visemes for VSR) through the training
  * lexicon score each completed word (src/pipeline/lexicon-scoring.ts); λ + μ ≤ 1.
+ * `--pre-beam N` (joint decoding): the attention continuations of each live beam that are scored
+ * (default ceil(1.5·K)); more lets the CTC and lexicon scores reach words attention ranks lower.
+ * `--length-penalty x`: a finished hypothesis is ranked by its score / (tokens)^x (default 1, Hugging
+ * Face's); 0 ranks by the score itself, as ESPnet's joint decoding does.
  * `--task all --rates all` evaluates every task at every rate (pair) the run has projectors for
  * (8 combinations for the Omni-AVSR rates {4,16} x {2,5}) and prints a table.
  */
@@ -33,6 +37,8 @@ const { values: v } = parseArgs({
     "ctc-decode": { type: "string" },
     "lexicon-decode": { type: "string" },
     "unknown-word-logp": { type: "string" },
+    "pre-beam": { type: "string" },
+    "length-penalty": { type: "string" },
   },
 });
 if (!v.run || !v.task || !v.rates) throw new Error("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
@@ -60,6 +66,8 @@ for (const c of combos) {
     ctcDecodeWeight: v["ctc-decode"] !== undefined ? Number(v["ctc-decode"]) : undefined,
     lexiconDecodeWeight: v["lexicon-decode"] !== undefined ? Number(v["lexicon-decode"]) : undefined,
     unknownWordLogProb: v["unknown-word-logp"] !== undefined ? Number(v["unknown-word-logp"]) : undefined,
+    preBeam: v["pre-beam"] !== undefined ? Number(v["pre-beam"]) : undefined,
+    lengthPenalty: v["length-penalty"] !== undefined ? Number(v["length-penalty"]) : undefined,
   });
   console.log(JSON.stringify({ run: res.run, task: res.task, rates: res.rates, snr: res.snr, wer: res.wer, cer: res.cer, utterances: res.utterances, seconds: res.seconds, csv: res.csv }));
 }

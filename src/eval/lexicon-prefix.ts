@@ -104,6 +104,13 @@ export class LexiconPrefixScorer implements PrefixScorer {
   private readonly sorted: readonly string[];
   /** Look-ahead cache: completed-word alternatives -> word -> ψ of the alternatives extended by the word. */
   private readonly wordScores = new WeakMap<readonly CtcPrefixState[], Map<string, number>>();
+  /**
+   * Pronunciation trie, walked lazily: completed-word alternatives -> unit string ("3,17,5") -> those
+   * alternatives extended by it (one state per alternative, priors not applied). Pronunciations that
+   * share their first units (/ð/ of the, they, them, there ...) share those extensions, which are most
+   * of the look-ahead's work.
+   */
+  private readonly unitPaths = new WeakMap<readonly CtcPrefixState[], Map<string, readonly CtcPrefixState[]>>();
 
   /** `units`: the unit CTC scorer over one sample's frames (its blank is the unit head's). */
   constructor(
@@ -181,14 +188,30 @@ export class LexiconPrefixScorer implements PrefixScorer {
     if (!prons || prons.length === 0) return undefined;
     const byLast = new Map<number, CtcPrefixState>();
     for (const { units, logPrior } of prons) {
-      for (const start of alternatives) {
-        let s = start;
-        for (const u of units) s = this.units.extend(s, u);
-        s = shifted(s, logPrior);
+      for (const end of this.extendedBy(alternatives, units)) {
+        const s = shifted(end, logPrior);
         const had = byLast.get(s.last);
         byLast.set(s.last, had ? merged(had, s) : s);
       }
     }
     return [...byLast.values()];
+  }
+
+  /** Each alternative extended by `units`, through the trie cache (only the units not walked before are computed). */
+  private extendedBy(alternatives: readonly CtcPrefixState[], units: readonly number[]): readonly CtcPrefixState[] {
+    let paths = this.unitPaths.get(alternatives);
+    if (!paths) this.unitPaths.set(alternatives, (paths = new Map()));
+    let states = alternatives;
+    let key = "";
+    for (const u of units) {
+      key += key ? `,${u}` : `${u}`;
+      let next = paths.get(key);
+      if (!next) {
+        const from = states;
+        paths.set(key, (next = from.map((s) => this.units.extend(s, u))));
+      }
+      states = next;
+    }
+    return states;
   }
 }

@@ -24,7 +24,7 @@ import type { Task } from "../models/lora.js";
 import type { Method } from "../train/methods.js";
 import { resolveRunConfig, type TrainParams } from "../pipeline/config.js";
 import { checkRunConfig, checkRunInputs, runInputs } from "../pipeline/inputs.js";
-import { evalFileName } from "../pipeline/eval-files.js";
+import { DEFAULT_BEAM_WIDTH, evalFileName } from "../pipeline/eval-files.js";
 import { resultsDir } from "../util/paths.js";
 import { readCsv } from "../report/csv.js";
 import { isSmoke } from "../util/smoke.js";
@@ -482,18 +482,18 @@ export function runsRoot(): string {
   return resultsDir("runs");
 }
 
-function cellFileName(c: EvalCell): string {
-  return evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, ctcDecode: c.ctcDecode, lexDecode: c.lexDecode });
+function cellFileName(c: EvalCell, beam?: number): string {
+  return evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, ctcDecode: c.ctcDecode, lexDecode: c.lexDecode, beam });
 }
 
-/** The eval JSON of a cell in a run folder (written by pipeline/eval.ts). */
-export function evalJsonPath(runDir: string, c: EvalCell): string {
-  return join(runDir, "eval", `${cellFileName(c)}.json`);
+/** The eval JSON of a cell in a run folder, decoded with `beam` (written by pipeline/eval.ts). */
+export function evalJsonPath(runDir: string, c: EvalCell, beam = DEFAULT_BEAM_WIDTH): string {
+  return join(runDir, "eval", `${cellFileName(c, beam)}.json`);
 }
 
 /** True when the cell's result exists with these decoding settings on exactly this many test utterances. */
 export function cellDone(runDir: string, c: EvalCell, p: Pick<TrainEvalParams, "evalLimit" | "beam" | "maxNewTokens">): boolean {
-  const f = evalJsonPath(runDir, c);
+  const f = evalJsonPath(runDir, c, p.beam);
   if (!existsSync(f)) return false;
   try {
     const j = JSON.parse(readFileSync(f, "utf8")) as { beam: number; maxNewTokens: number; utterances: number; split: string; ctcDecodeWeight?: number; ctcHeads?: unknown; lexiconDecode?: { weight: number } };

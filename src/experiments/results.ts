@@ -72,7 +72,7 @@ export function cellRows(e: Experiment, size: ReproSize): CellRow[] {
       const key = `${cfg.runId}|${cellKey(c)}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const j = readJson<{ wer: number; cer: number; utterances: number }>(evalJsonPath(dir, c));
+      const j = readJson<{ wer: number; cer: number; utterances: number }>(evalJsonPath(dir, c, size.beam));
       if (!j) continue;
       rows.push({
         method: cfg.method,
@@ -110,7 +110,7 @@ export function coverage(e: Experiment, size: ReproSize): { expected: number; pr
       if (seen.has(`${id}|${cellKey(c)}`)) continue;
       seen.add(`${id}|${cellKey(c)}`);
       expected++;
-      if (existsSync(evalJsonPath(dir, c))) present++;
+      if (existsSync(evalJsonPath(dir, c, size.beam))) present++;
     }
   }
   return { expected, present };
@@ -344,7 +344,7 @@ export async function llmScalingReport(size: ReproSize): Promise<Report> {
     row.trainable_params = sum?.trainableParams ?? null;
     row.train_minutes = sum ? round(sum.trainSeconds / 60) : null;
     row.train_tokens_per_s = sum ? Math.round(sum.tokensPerSecond) : null;
-    const evalS = rows.filter((r) => r.lm === lm).map((r) => readJson<{ seconds: number; utterances: number }>(evalJsonPath(join(runsRoot(), r.run), cellOf(r))));
+    const evalS = rows.filter((r) => r.lm === lm).map((r) => readJson<{ seconds: number; utterances: number }>(evalJsonPath(join(runsRoot(), r.run), cellOf(r), size.beam)));
     const ok = evalS.filter((e): e is { seconds: number; utterances: number } => !!e);
     row.eval_ms_per_utt = ok.length ? Math.round((1000 * ok.reduce((a, e) => a + e.seconds, 0)) / ok.reduce((a, e) => a + e.utterances, 0)) : null;
     return row;

@@ -2,11 +2,12 @@
  * The name of an evaluation's files, results/runs/<run-id>/eval/<name>.{csv,json}: written by
  * pipeline/eval.ts and looked up by the experiment plan (experiments/plan.ts), so both use this one.
  *
- *   <task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>][_lexdec<μ>[_unk<logp>]][_<split>]
+ *   <task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>][_lexdec<μ>[_unk<logp>]][_beam<K>][_pre<N>][_lp<x>][_<split>]
  *
  * The rate of a modality the task does not use is written as 0 (asr_4-0, vsr_0-2, avsr_4-2); the test
  * split's files carry no split name (the tables read them), another split's say which, so tuning on
- * validation never overwrites a test score. No imports beyond types: the planner loads it cheaply.
+ * validation never overwrites a test score. The beam width is named only when it is not the default
+ * (DEFAULT_BEAM_WIDTH), the joint search's pre-beam and the length penalty only when they were given. No imports beyond types: the planner loads it cheaply.
  */
 import type { Task } from "../models/lora.js";
 import type { Split } from "../data/index.js";
@@ -23,8 +24,17 @@ export interface EvalFileSpec {
   lexDecode?: number;
   /** The unknown-word log-probability of lexicon scoring, named only when it was given (not the default). */
   lexUnknown?: number;
+  /** Beam width, named only when not DEFAULT_BEAM_WIDTH. */
+  beam?: number;
+  /** Joint decoding's attention continuations scored per live beam, named only when given. */
+  preBeam?: number;
+  /** Length-normalisation exponent of the beam search, named only when given. */
+  lengthPenalty?: number;
   split?: Split;
 }
+
+/** The beam width of every committed evaluation (eval/decode.ts beamSearch). */
+export const DEFAULT_BEAM_WIDTH = 4;
 
 export function evalFileName(s: EvalFileSpec): string {
   const a = s.task === "vsr" ? 0 : s.rates.audio;
@@ -34,6 +44,9 @@ export function evalFileName(s: EvalFileSpec): string {
   if (s.ctcDecode) name += `_ctcdec${s.ctcDecode}`;
   if (s.lexDecode) name += `_lexdec${s.lexDecode}`;
   if (s.lexDecode && s.lexUnknown !== undefined) name += `_unk${s.lexUnknown}`;
+  if (s.beam !== undefined && s.beam !== DEFAULT_BEAM_WIDTH) name += `_beam${s.beam}`;
+  if (s.preBeam !== undefined) name += `_pre${s.preBeam}`;
+  if (s.lengthPenalty !== undefined) name += `_lp${s.lengthPenalty}`;
   if (s.split && s.split !== "test") name += `_${s.split}`;
   return name;
 }

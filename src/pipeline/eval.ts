@@ -40,7 +40,7 @@ import { openEvalSet } from "./data.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
 import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 import { ctcHeadsOf, type CtcHeads } from "./ctc-coverage.js";
-import { evalFileName } from "./eval-files.js";
+import { DEFAULT_BEAM_WIDTH, evalFileName } from "./eval-files.js";
 import { openUnitReader } from "./lexicon-scoring.js";
 import { DEFAULT_UNKNOWN_LOGP } from "../eval/lexicon-prefix.js";
 
@@ -69,6 +69,8 @@ export interface EvalParams {
   lexiconDecodeWeight?: number;
   /** Log-probability of a word without a pronunciation under lexicon scoring (default DEFAULT_UNKNOWN_LOGP, −100). */
   unknownWordLogProb?: number;
+  /** Joint decoding: attention continuations per live beam that are scored (default ceil(1.5·beam), eval/decode.ts). */
+  preBeam?: number;
 }
 
 export interface EvalResult {
@@ -94,6 +96,10 @@ export interface EvalResult {
   ctcHeads?: CtcHeads;
   /** Present when lexicon scoring was asked for: μ, the units' modality and the lexicon's size. */
   lexiconDecode?: { weight: number; modality: "audio" | "video"; words: number; unknownWordLogProb: number };
+  /** Present when a pre-beam was given (joint decoding). */
+  preBeam?: number;
+  /** Present when a length penalty was given (default 1: scores divided by the token count). */
+  lengthPenalty?: number;
   checkpointStep: number;
   seconds: number;
   utterancesPerSecond: number;
@@ -102,7 +108,7 @@ export interface EvalResult {
   json: string;
 }
 
-export const DEFAULT_BEAM = 4;
+export const DEFAULT_BEAM = DEFAULT_BEAM_WIDTH; // (pipeline/eval-files.ts)
 
 /** eval/<task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>] of the test split (pipeline/eval-files.ts). */
 export function evalName(task: Task, rates: Rates, snr?: number | null, noise = "babble", ctcDecode = 0): string {
@@ -128,6 +134,9 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const lexWeight = p.lexiconDecodeWeight ?? 0;
   if (!(lexWeight >= 0 && joint + lexWeight <= 1)) throw new Error(`lexiconDecodeWeight must be ≥ 0 with ctcDecodeWeight + lexiconDecodeWeight ≤ 1, got ${p.lexiconDecodeWeight} (λ ${joint})`);
   const unknownWordLogProb = p.unknownWordLogProb ?? DEFAULT_UNKNOWN_LOGP;
+  if (p.lengthPenalty !== undefined && !Number.isFinite(p.lengthPenalty)) throw new Error(`lengthPenalty must be a number, got ${p.lengthPenalty}`);
+  if (p.preBeam !== undefined && !(Number.isInteger(p.preBeam) && p.preBeam >= 2)) throw new Error(`preBeam must be an integer ≥ 2, got ${p.preBeam}`);
+  if (p.preBeam !== undefined && joint + lexWeight === 0) throw new Error("preBeam applies to joint decoding only (give ctcDecodeWeight or lexiconDecodeWeight)");
   if (joint > 0 && !(cfg.ctcWeight > 0)) throw new Error(`run ${cfg.runId} has no auxiliary CTC head (trained with ctcWeight ${cfg.ctcWeight}): joint CTC decoding needs --ctc-weight > 0 at training`);
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
@@ -142,7 +151,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const lexFeatures = lexModality === "audio" ? set.audio : set.video;
   if (reader && !lexFeatures) throw new Error(`lexicon scoring needs the cached ${lexModality} features (run ${cfg.runId} reads the ${lexModality} from elsewhere)`);
   if (reader) log(`[eval] lexicon scoring, μ ${lexWeight}: ${lexModality} encoder units, ${reader.lexicon.size} training words${reader.dropped ? ` (${reader.dropped} pronunciations with units outside the head left out)` : ""}`);
-  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, split });
+  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, beam, preBeam: p.preBeam, lengthPenalty: p.lengthPenalty, split });
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
   const hyps = decodeUtterances(
     built.model,
@@ -151,7 +160,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     utts,
     p.task,
     p.rates,
-    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb } : undefined },
+    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, preBeam: p.preBeam, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb } : undefined },
     (done) => progress.update(done),
   );
   const pairs = utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! }));
@@ -189,6 +198,8 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     maxNewTokens,
     ...(joint > 0 ? { ctcDecodeWeight: joint, ctcHeads: heads } : {}),
     ...(reader ? { lexiconDecode: { weight: lexWeight, modality: lexModality, words: reader.lexicon.size, unknownWordLogProb } } : {}),
+    ...(p.preBeam !== undefined ? { preBeam: p.preBeam } : {}),
+    ...(p.lengthPenalty !== undefined ? { lengthPenalty: p.lengthPenalty } : {}),
     checkpointStep: step,
     seconds,
     utterancesPerSecond: utts.length / seconds,

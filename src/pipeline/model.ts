@@ -207,6 +207,8 @@ export interface DecodeSetOptions {
   maxNewTokens: number;
   batchSize: number;
   lengthPenalty?: number;
+  /** Joint decoding: attention continuations per live beam that are scored (default ceil(1.5·K), eval/decode.ts). */
+  preBeam?: number;
   /** λ of joint CTC/attention decoding with the run's auxiliary CTC head (0/absent: attention only). */
   ctcDecodeWeight?: number;
   /** The modality heads joint decoding uses (default: every modality of the task). */
@@ -231,7 +233,7 @@ function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readon
     if (!sub) return lex[i]!;
     return new WeightedPrefixScorer([sub[i]!, lex[i]!], [lam / (lam + mu), mu / (lam + mu)]);
   });
-  return { scorers, weight: lam + mu };
+  return { scorers, weight: lam + mu, preBeam: o.preBeam };
 }
 
 function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, modalities?: ReadonlyArray<"audio" | "video">): PrefixScorer[] {

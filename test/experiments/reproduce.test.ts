@@ -78,7 +78,7 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
   }
   const stRuns = experimentRuns("table1", REPRO_SIZES.smoke).filter((r) => r.train.method === "omni-st").map((r) => resolveTrainRunId(r.train));
   assert.equal(stRuns.length, REPRO_SIZES.smoke.omniSeeds.length);
-  const wer = (runId: string, cell: string) => JSON.parse(readFileSync(join(out, "runs", runId, "eval", `${cell}.json`), "utf8")).wer as number;
+  const wer = (runId: string, cell: string) => JSON.parse(readFileSync(join(out, "runs", runId, "eval", `${cell}_beam${REPRO_SIZES.smoke.beam}.json`), "utf8")).wer as number;
   const st = t1.find((r) => r.method === "Omni-AVSR-ST")!;
   for (const [col, cell] of [["asr_4", "asr_4-0"], ["vsr_5", "vsr_0-5"], ["avsr_16_2", "avsr_16-2"]] as const) {
     const m = (100 * stRuns.reduce((a, id) => a + wer(id, cell), 0)) / stRuns.length;

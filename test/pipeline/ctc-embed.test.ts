@@ -99,11 +99,11 @@ test("ctc-embed: the audio projector widens by the LM width; train and eval run 
   assert.equal(cfg.model.audioDim, base.model.cfg.audioDim + base.model.cfg.llm.dim);
   assert.ok(readCsv(join(out, "metrics.csv")).every((r) => Number.isFinite(Number(r.loss))));
   go("eval.ts", ["--run", out, "--task", "asr", "--rates", "4,2", "--limit", "6", "--beam", "1", "--max-new-tokens", "4"]);
-  assert.equal(readCsv(join(out, "eval", "asr_4-0.csv")).length, 6);
+  assert.equal(readCsv(join(out, "eval", "asr_4-0_beam1.csv")).length, 6);
   // another split is written beside the test scores, never over them
   go("eval.ts", ["--run", out, "--task", "asr", "--rates", "4,2", "--split", "val", "--limit", "3", "--beam", "1", "--max-new-tokens", "4"]);
-  assert.equal(readCsv(join(out, "eval", "asr_4-0_val.csv")).length, 3);
-  assert.equal(readCsv(join(out, "eval", "asr_4-0.csv")).length, 6);
+  assert.equal(readCsv(join(out, "eval", "asr_4-0_beam1_val.csv")).length, 3);
+  assert.equal(readCsv(join(out, "eval", "asr_4-0_beam1.csv")).length, 6);
   // joint CTC decoding needs the auxiliary CTC head: a clear error, no file
   const r = spawnSync(process.execPath, ["--import", "tsx", join("scripts", "eval.ts"), "--run", out, "--task", "asr", "--rates", "4,2", "--limit", "3", "--ctc-decode", "0.3"], { cwd: repo, env, encoding: "utf8" });
   assert.notEqual(r.status, 0);

@@ -53,6 +53,8 @@ test("run configs: ids, method checks, rate parsing", () => {
   assert.equal(evalFileName({ task: "avsr", rates: { audio: 4, video: 2 }, ctcDecode: 0.3, lexDecode: 0.2, split: "val" }), "avsr_4-2_ctcdec0.3_lexdec0.2_val");
   assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, lexDecode: 0.2, lexUnknown: -50 }), "asr_4-0_lexdec0.2_unk-50");
   assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, lexUnknown: -50 }), "asr_4-0");
+  assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, beam: 4, split: "val" }), "asr_4-0_val", "the default beam is not named");
+  assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, lexDecode: 0.2, beam: 8, preBeam: 16, split: "val" }), "asr_4-0_lexdec0.2_beam8_pre16_val");
 });
 
 test("CLI: train omni-st then eval writes complete hypotheses and finite scores", () => {
@@ -74,12 +76,12 @@ test("CLI: train omni-st then eval writes complete hypotheses and finite scores"
   // evaluation reads the final weights alone (a fresh clone has them, not the checkpoints)
   rmSync(join(out, "checkpoints"), { recursive: true });
   run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--limit", "10", "--beam", "2", "--max-new-tokens", "6"]);
-  const rows = readCsv(join(out, "eval", "avsr_4-2.csv"));
+  const rows = readCsv(join(out, "eval", "avsr_4-2_beam2.csv"));
   assert.equal(rows.length, 10);
   assert.ok(rows.every((r) => typeof r.ref === "string" && String(r.ref).length > 0 && "hyp" in r));
-  const res = JSON.parse(readFileSync(join(out, "eval", "avsr_4-2.json"), "utf8"));
+  const res = JSON.parse(readFileSync(join(out, "eval", "avsr_4-2_beam2.json"), "utf8"));
   // the reported scores are those of the written hypotheses: per utterance and at corpus level
-  const text = readCsv(join(out, "eval", "avsr_4-2.csv"), { typed: false });
+  const text = readCsv(join(out, "eval", "avsr_4-2_beam2.csv"), { typed: false });
   const pairs = text.map((r) => ({ ref: String(r.ref), hyp: String(r.hyp ?? "") }));
   pairs.forEach((p, i) => assert.equal(Number(text[i]!.word_errors), wordEdits(p.ref, p.hyp).errors, `row ${i}`));
   const w = corpusWer(pairs);
@@ -137,17 +139,23 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   const first = readFileSync(e1.csv, "utf8");
   const e2 = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, snr: 0, limit: 6, beam: 1, maxNewTokens: 6 }, quiet);
   assert.equal(readFileSync(e2.csv, "utf8"), first);
-  assert.ok(e1.csv.endsWith("asr_16-0_babble0.csv"));
+  assert.ok(e1.csv.endsWith("asr_16-0_babble0_beam1.csv"), "a beam width other than the default is named");
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 4, video: 5 }, limit: 2 }, quiet), /no audio projector for rate 4/);
   // lexicon scoring needs no auxiliary CTC head: the encoder's units and the training lexicon
   const lex = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 4, beam: 2, maxNewTokens: 6, lexiconDecodeWeight: 0.3 }, quiet);
-  assert.ok(lex.csv.endsWith("asr_16-0_lexdec0.3.csv"));
+  assert.ok(lex.csv.endsWith("asr_16-0_lexdec0.3_beam2.csv"));
   assert.equal(lex.lexiconDecode?.modality, "audio");
   assert.equal(lex.lexiconDecode?.unknownWordLogProb, -100);
   assert.ok(lex.lexiconDecode!.words > 10 && Number.isFinite(lex.wer));
   assert.equal(readCsv(lex.csv).length, 4);
   const unk = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 1, maxNewTokens: 4, lexiconDecodeWeight: 0.3, unknownWordLogProb: -5 }, quiet);
-  assert.ok(unk.csv.endsWith("asr_16-0_lexdec0.3_unk-5.csv"));
+  assert.ok(unk.csv.endsWith("asr_16-0_lexdec0.3_unk-5_beam1.csv"));
+  // a wider pre-beam lets the lexicon score reach tokens attention ranks lower; it is named and recorded
+  const pre = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, preBeam: 7 }, quiet);
+  assert.ok(pre.csv.endsWith("asr_16-0_lexdec0.3_beam2_pre7.csv"));
+  assert.equal(JSON.parse(readFileSync(pre.json, "utf8")).preBeam, 7);
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, preBeam: 7 }, quiet), /joint decoding only/);
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 0.3, preBeam: 1 }, quiet), /integer ≥ 2/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 1.5 }, quiet), /≤ 1/);
 });
 
