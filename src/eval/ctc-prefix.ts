@@ -34,6 +34,8 @@ export interface PrefixScorer {
   extend(g: PrefixState, c: number): PrefixState;
   /** Score of g as the whole label sequence. */
   final(g: PrefixState): number;
+  /** Optional: up to n labels this scorer would extend g by, best first (eval/lexicon-prefix.ts), for a beam search to score beside its own candidates. */
+  propose?(g: PrefixState, n: number): number[];
 }
 
 /** A prefix's forward variables (length T each) and its prefix score ψ. */
@@ -158,6 +160,15 @@ export class WeightedPrefixScorer implements PrefixScorer {
 
   final(g: PrefixState): number {
     return this.sum(this.parts.map((p, i) => p.final((g as WeightedState).parts[i]!)));
+  }
+
+  /** The proposals of the parts that make them (weight > 0), each part's in order, without repeats. */
+  propose(g: PrefixState, n: number): number[] {
+    const out = new Set<number>();
+    this.parts.forEach((p, i) => {
+      if (p.propose && this.weights[i]! > 0) for (const c of p.propose((g as WeightedState).parts[i]!, n)) out.add(c);
+    });
+    return [...out];
   }
 }
 

@@ -15,8 +15,8 @@
  * head): each row brings a CTC distribution over its frames (eval/ctc-prefix.ts) and a hypothesis is
  * ranked by (1 − λ)·(attention log-probability) + λ·(CTC prefix score), the hybrid one-pass search of
  * Watanabe et al. (2017). Only the `preBeam` best attention continuations of each live beam are
- * CTC-scored (ESPnet's pre-beam); ending a hypothesis scores it with the CTC probability of the whole
- * sequence. With λ = 0 the search is the plain one.
+ * CTC-scored (ESPnet's pre-beam), with the labels the scorers propose (`proposals`); ending a hypothesis
+ * scores it with the CTC probability of the whole sequence. With λ = 0 the search is the plain one.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ForwardContext, tidyKeep } from "../models/nn.js";
@@ -48,6 +48,11 @@ export interface JointCtc {
   weight: number;
   /** Attention continuations per live beam that are CTC-scored; default ceil(1.5·K), at least 2. */
   preBeam?: number;
+  /**
+   * Labels per live beam that the scorers propose (PrefixScorer.propose; the lexicon scorer's best next
+   * pieces), scored beside the attention pre-beam; default 0. They reach tokens the LLM ranks too low.
+   */
+  proposals?: number;
 }
 
 /** Runs the model on new inputs with a cache; returns log-probabilities of the last position [R, V] (as JS rows) and the grown cache. */
@@ -153,6 +158,7 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
   if (ctc && ctc.scorers.length !== B) throw new Error(`joint CTC: ${ctc.scorers.length} scorers for ${B} rows`);
   const lam = ctc?.weight ?? 0;
   const preBeam = Math.max(2, ctc?.preBeam ?? Math.ceil(1.5 * K));
+  const proposals = ctc?.proposals ?? 0;
   const first = stepLogProbs(llm, { embeds: prefix.embeds }, emptyCache(prefix.validFrom), opts.ctx);
   // expand every row to K beams (row b -> cache rows b·K .. b·K+K-1); only beam 0 is live at first
   const expand = Array.from({ length: B * K }, (_, i) => Math.floor(i / K));
@@ -197,6 +203,10 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
           const pre: Candidate[] = [];
           for (let v = 0; v < V; v++) pushCandidate(pre, { k, v, s: logp[off + v]!, att: h.att + logp[off + v]! }, preBeam);
           const scorer = ctc.scorers[b]!;
+          if (proposals > 0 && scorer.propose) {
+            const have = new Set(pre.map((c) => c.v));
+            for (const v of scorer.propose(h.ctc!, proposals)) if (!have.has(v) && v >= 0 && v < V) pre.push({ k, v, s: logp[off + v]!, att: h.att + logp[off + v]! });
+          }
           for (const c of pre) {
             if (c.v === opts.eosId) {
               pushCandidate(cand, { ...c, s: (1 - lam) * c.att + lam * floored(scorer.final(h.ctc!)) }, want);

@@ -26,6 +26,14 @@
  * of a word being spelt would stay that of the words before it until it ends, so the beam would prefer
  * spelling on to ending a word or the sentence (a finished hypothesis would rank below unfinished ones
  * and be dropped), and fill up with long made-up words.
+ *
+ * Proposals (`propose`): the beam search scores only the tokens the LLM ranks high (its pre-beam), and
+ * on validation most errors left were search errors: the reference had the better joint score, but one
+ * of its tokens was ranked 19th or 44th by the LLM and never scored. The scorer therefore names the
+ * tokens it would extend a prefix by: pieces that continue the word being spelt towards a lexicon word,
+ * and, when that word is complete (or none is begun), word-start pieces of the lexicon words that read
+ * best next. The next words are found by branch and bound over the pronunciation trie: a node's prefix
+ * probability bounds every word below it, so a branch below the n-th best word found is not walked.
  */
 import { CtcPrefixScorer, logAdd, type CtcPrefixState, type PrefixScorer, type PrefixState } from "./ctc-prefix.js";
 
@@ -48,6 +56,42 @@ export interface LexiconPrefixOptions {
   blank: number;
   /** Log-probability charged for each word that has no pronunciation. Default DEFAULT_UNKNOWN_LOGP. */
   unknownLogProb?: number;
+  /** Token ids 0 .. vocabSize − 1 are the pieces `propose` may name (without it, it names none). */
+  vocabSize?: number;
+}
+
+/** A node of the pronunciation trie: the unit string from the root (`key`), the words whose pronunciation ends here. */
+interface TrieNode {
+  readonly key: string;
+  readonly children: Map<number, TrieNode>;
+  readonly words: Array<{ word: string; logPrior: number }>;
+}
+
+/** The lexicon's pronunciations as a trie (made once per lexicon). */
+const tries = new WeakMap<UnitLexicon, TrieNode>();
+function trieOf(lexicon: UnitLexicon): TrieNode {
+  let root = tries.get(lexicon);
+  if (root) return root;
+  root = { key: "", children: new Map(), words: [] };
+  for (const [word, prons] of lexicon) {
+    for (const { units, logPrior } of prons) {
+      let n = root;
+      for (const u of units) {
+        let c = n.children.get(u);
+        if (!c) n.children.set(u, (c = { key: n.key ? `${n.key},${u}` : `${u}`, children: new Map(), words: [] }));
+        n = c;
+      }
+      n.words.push({ word, logPrior });
+    }
+  }
+  tries.set(lexicon, root);
+  return root;
+}
+
+/** Token ids by piece text: pieces that start a word (keyed without the marker) and pieces that continue one. */
+interface PieceIndex {
+  readonly start: Map<string, number[]>;
+  readonly cont: Map<string, number[]>;
 }
 
 export interface LexiconPrefixState extends PrefixState {
@@ -111,6 +155,9 @@ export class LexiconPrefixScorer implements PrefixScorer {
    * of the look-ahead's work.
    */
   private readonly unitPaths = new WeakMap<readonly CtcPrefixState[], Map<string, readonly CtcPrefixState[]>>();
+  /** Completed-word alternatives -> word -> the alternatives after it (one object per word, so the caches above are shared). */
+  private readonly completions = new WeakMap<readonly CtcPrefixState[], Map<string, readonly CtcPrefixState[] | null>>();
+  private pieces?: PieceIndex;
 
   /** `units`: the unit CTC scorer over one sample's frames (its blank is the unit head's). */
   constructor(
@@ -155,11 +202,120 @@ export class LexiconPrefixScorer implements PrefixScorer {
     return alternatives.reduce((a, s) => logAdd(a, this.units.final(s)), -Infinity) + unknownCost;
   }
 
+  /**
+   * Up to `n` token ids this scorer would extend `prefix` by, best first: pieces that continue the word
+   * being spelt towards a lexicon word, and word-start pieces of the best next words (see the header).
+   * Each is ranked by the look-ahead score it would get; the beam search scores them like any other.
+   */
+  propose(prefix: PrefixState, n: number): number[] {
+    const g = prefix as LexiconPrefixState;
+    if (n <= 0 || g.pendingUnknown || this.o.vocabSize === undefined) return [];
+    const pieces = this.pieceIndex();
+    const best = new Map<number, number>();
+    const offer = (ids: readonly number[] | undefined, x: number) => {
+      for (const id of ids ?? []) if (!(best.get(id)! >= x)) best.set(id, x);
+    };
+    // pieces that continue the word being spelt
+    if (g.pending) {
+      for (let i = lowerBound(this.sorted, g.pending); i < this.sorted.length && this.sorted[i]!.startsWith(g.pending); i++) {
+        const w = this.sorted[i]!;
+        const x = this.wordScore(g.alternatives, w);
+        for (let k = g.pending.length + 1; k <= w.length; k++) offer(pieces.cont.get(w.slice(g.pending.length, k)), x);
+      }
+    }
+    // word-start pieces of the best next words, once the word being spelt is a complete lexicon word
+    const after = g.pending ? this.withWordCached(g.alternatives, g.pending) : g.alternatives;
+    if (after) for (const { word, score } of this.bestWords(after, n)) for (let k = 1; k <= word.length; k++) offer(pieces.start.get(word.slice(0, k)), score);
+    return [...best.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n).map(([id]) => id);
+  }
+
+  /** ψ of the alternatives extended by `word` (summed over its pronunciations), cached. */
+  private wordScore(alternatives: readonly CtcPrefixState[], word: string): number {
+    let cache = this.wordScores.get(alternatives);
+    if (!cache) this.wordScores.set(alternatives, (cache = new Map()));
+    let x = cache.get(word);
+    if (x === undefined) cache.set(word, (x = psiOf(this.withWordCached(alternatives, word)!)));
+    return x;
+  }
+
+  /**
+   * The `n` words that read best after the alternatives (each by its best pronunciation: ψ + prior),
+   * found by branch and bound over the pronunciation trie: ψ never grows along a branch and priors are
+   * ≤ 0, so a node whose ψ is below the n-th best word found holds no better word.
+   */
+  private bestWords(alternatives: readonly CtcPrefixState[], n: number): Array<{ word: string; score: number }> {
+    const top: Array<{ word: string; score: number }> = [];
+    const bound = () => (top.length < n ? -Infinity : top[top.length - 1]!.score);
+    const consider = (word: string, score: number) => {
+      const had = top.findIndex((t) => t.word === word);
+      if (had >= 0) {
+        if (top[had]!.score >= score) return;
+        top.splice(had, 1);
+      }
+      if (top.length >= n && !(score > bound())) return;
+      let i = top.length;
+      while (i > 0 && top[i - 1]!.score < score) i--;
+      top.splice(i, 0, { word, score });
+      if (top.length > n) top.pop();
+    };
+    const walk = (node: TrieNode, states: readonly CtcPrefixState[]) => {
+      const kids = [...node.children.entries()].map(([u, c]) => {
+        const st = this.stepPath(alternatives, c.key, states, u);
+        return { c, st, psi: psiOf(st) };
+      });
+      kids.sort((a, b) => b.psi - a.psi);
+      for (const { c, st, psi } of kids) {
+        if (!(psi > bound())) break;
+        for (const { word, logPrior } of c.words) consider(word, psi + logPrior);
+        walk(c, st);
+      }
+    };
+    walk(trieOf(this.lexicon), alternatives);
+    return top;
+  }
+
+  /** The trie-path states for `key` (= the parent's key + `u`), from the cache or by extending the parent's. */
+  private stepPath(alternatives: readonly CtcPrefixState[], key: string, parent: readonly CtcPrefixState[], u: number): readonly CtcPrefixState[] {
+    let paths = this.unitPaths.get(alternatives);
+    if (!paths) this.unitPaths.set(alternatives, (paths = new Map()));
+    let st = paths.get(key);
+    if (!st) paths.set(key, (st = parent.map((s) => this.units.extend(s, u))));
+    return st;
+  }
+
+  private pieceIndex(): PieceIndex {
+    if (this.pieces) return this.pieces;
+    const start = new Map<string, number[]>();
+    const cont = new Map<string, number[]>();
+    const ws = this.o.wordStart;
+    for (let id = 0; id < this.o.vocabSize!; id++) {
+      if (id === this.blank) continue;
+      const p = this.o.pieceOf(id);
+      if (!p) continue;
+      const at = p.indexOf(ws);
+      const [map, text] = at === -1 ? [cont, p] : at === 0 && p.indexOf(ws, ws.length) === -1 ? [start, p.slice(ws.length)] : [undefined, ""];
+      if (!map || !text) continue;
+      const ids = map.get(text);
+      if (ids) ids.push(id);
+      else map.set(text, [id]);
+    }
+    return (this.pieces = { start, cont });
+  }
+
   /** The state after `word` is complete (`charged`: it was already charged as unknown). */
   private completed(alternatives: readonly CtcPrefixState[], unknownCost: number, word: string, charged: boolean): { alternatives: readonly CtcPrefixState[]; unknownCost: number } {
-    const next = charged ? undefined : this.withWord(alternatives, word);
+    const next = charged ? undefined : this.withWordCached(alternatives, word);
     if (next) return { alternatives: next, unknownCost };
     return { alternatives, unknownCost: charged ? unknownCost : unknownCost + this.unknownLogProb };
+  }
+
+  /** withWord, cached per (alternatives, word): the same completion is one object, whose caches every hypothesis shares. */
+  private withWordCached(alternatives: readonly CtcPrefixState[], word: string): readonly CtcPrefixState[] | undefined {
+    let cache = this.completions.get(alternatives);
+    if (!cache) this.completions.set(alternatives, (cache = new Map()));
+    let next = cache.get(word);
+    if (next === undefined) cache.set(word, (next = this.withWord(alternatives, word) ?? null));
+    return next ?? undefined;
   }
 
   /** Whether some lexicon word begins with `p`. */
@@ -170,13 +326,9 @@ export class LexiconPrefixScorer implements PrefixScorer {
   /** ψ of the completed words, with the best lexicon word that begins with `pending` after them (if any). */
   private lookAhead(alternatives: readonly CtcPrefixState[], pending: string, pendingUnknown: boolean): number {
     if (pending.length === 0 || pendingUnknown) return psiOf(alternatives);
-    let cache = this.wordScores.get(alternatives);
-    if (!cache) this.wordScores.set(alternatives, (cache = new Map()));
     let best = -Infinity;
     for (let i = lowerBound(this.sorted, pending); i < this.sorted.length && this.sorted[i]!.startsWith(pending); i++) {
-      const w = this.sorted[i]!;
-      let x = cache.get(w);
-      if (x === undefined) cache.set(w, (x = psiOf(this.withWord(alternatives, w)!)));
+      const x = this.wordScore(alternatives, this.sorted[i]!);
       if (x > best) best = x;
     }
     return best;
@@ -199,18 +351,11 @@ export class LexiconPrefixScorer implements PrefixScorer {
 
   /** Each alternative extended by `units`, through the trie cache (only the units not walked before are computed). */
   private extendedBy(alternatives: readonly CtcPrefixState[], units: readonly number[]): readonly CtcPrefixState[] {
-    let paths = this.unitPaths.get(alternatives);
-    if (!paths) this.unitPaths.set(alternatives, (paths = new Map()));
     let states = alternatives;
     let key = "";
     for (const u of units) {
       key += key ? `,${u}` : `${u}`;
-      let next = paths.get(key);
-      if (!next) {
-        const from = states;
-        paths.set(key, (next = from.map((s) => this.units.extend(s, u))));
-      }
-      states = next;
+      states = this.stepPath(alternatives, key, states, u);
     }
     return states;
   }

@@ -92,6 +92,8 @@ export function cellRows(e: Experiment, size: ReproSize): CellRow[] {
         // λ of joint CTC/attention decoding, only where used (the paper experiments' CSVs keep their columns)
         ...(c.ctcDecode ? { ctc_decode: c.ctcDecode } : {}),
         ...(c.lexDecode ? { lex_decode: c.lexDecode } : {}),
+        ...(c.lexProposals ? { lex_proposals: c.lexProposals } : {}),
+        ...(c.lengthPenalty !== undefined ? { length_penalty: c.lengthPenalty } : {}),
       });
     }
   }
@@ -422,14 +424,14 @@ export async function leversReport(size: ReproSize): Promise<Report> {
     )?.label ?? "?";
   // a row per (model, decoding): attention only, joint CTC/attention where the run has a CTC head, and
   // joint decoding with lexicon scoring for the splice runs
-  const decodingOf = (c: { ctcDecode?: number; lexDecode?: number }) => `${c.ctcDecode ?? 0}|${c.lexDecode ?? 0}`;
+  const decodingOf = (c: { ctcDecode?: number; lexDecode?: number; lexProposals?: number; lengthPenalty?: number }) => `${c.ctcDecode ?? 0}|${c.lexDecode ?? 0}|${c.lexProposals ?? 0}|${c.lengthPenalty ?? 1}`;
   const table: Row[] = runs.flatMap((r) => [...new Set(r.cells.map(decodingOf))].map((d) => ({ r, d }))).map(({ r, d }) => {
     const cfg = resolveRunConfig(r.train);
-    const [lam, mu] = d.split("|").map(Number) as [number, number];
-    const decoding = [lam ? `joint CTC/attention (λ ${lam})` : "attention", ...(mu ? [`lexicon (μ ${mu})`] : [])].join(" + ");
+    const [lam, mu, props, lp] = d.split("|").map(Number) as [number, number, number, number];
+    const decoding = [lam ? `joint CTC/attention (λ ${lam})` : "attention", ...(mu ? [`lexicon (μ ${mu}${props ? `, ${props} proposals` : ""}${lp !== 1 ? `, length penalty ${lp}` : ""})`] : [])].join(" + ");
     const row: Row = { method: METHOD_LABELS[cfg.method], input: labelOf(r.train), decoding };
     for (const c of r.cells.filter((c) => decodingOf(c) === d)) {
-      const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)) && (x.ctc_decode ?? 0) === lam && (x.lex_decode ?? 0) === mu);
+      const hit = rows.find((x) => x.run === cfg.runId && x.column === cellColumn(c) && x.snr === (c.snr === null ? "clean" : String(c.snr)) && (x.ctc_decode ?? 0) === lam && (x.lex_decode ?? 0) === mu && (x.lex_proposals ?? 0) === props && (x.length_penalty ?? 1) === lp);
       row[c.snr === null ? cellColumn(c) : `${cellColumn(c)}_${c.snr}dB`] = hit ? round(hit.wer, 1) : null;
     }
     const all = t1.map((c) => row[c]);
@@ -459,7 +461,7 @@ export async function leversReport(size: ReproSize): Promise<Report> {
     tables: { levers: wide },
     figures: { levers: fig },
     notes: [
-      "Not the paper's recipe: ctc-embed appends the LM embedding of the frozen audio encoder's sub-word CTC posteriors to each audio frame; the auxiliary CTC loss ties the projected audio tokens to the transcript's sub-words; splice 16 adds 16 samples to every batch of 16 whose transcript is a word sequence of the LM text and whose features are the cached encoder frames of training-split occurrences of its words (pipeline/splice.ts). Decoding: beam search on the LLM alone (attention), or, for the runs with the auxiliary CTC head, jointly with that head's CTC prefix scores over the tokens of the modalities the task uses (AVSR: the mean of the audio and video scores), weight λ (eval/ctc-prefix.ts); for the splice runs also with lexicon scoring, weight μ: each word the LLM completes is scored by the frozen encoder's phone CTC (visemes for VSR) through the training alignments' lexicon, the word being spelt by look-ahead over the lexicon words it can become (eval/lexicon-prefix.ts). Llama-AVSR: one model per row (one task and rate pair); Omni-AVSR-ST: one model for all cells, avg over Table I's eight.",
+      "Not the paper's recipe: ctc-embed appends the LM embedding of the frozen audio encoder's sub-word CTC posteriors to each audio frame; the auxiliary CTC loss ties the projected audio tokens to the transcript's sub-words; splice 16 adds 16 samples to every batch of 16 whose transcript is a word sequence of the LM text and whose features are the cached encoder frames of training-split occurrences of its words (pipeline/splice.ts). Decoding: beam search on the LLM alone (attention), or, for the runs with the auxiliary CTC head, jointly with that head's CTC prefix scores over the tokens of the modalities the task uses (AVSR: the mean of the audio and video scores), weight λ (eval/ctc-prefix.ts); for the splice runs also with lexicon scoring, weight μ: each word the LLM completes is scored by the frozen encoder's phone CTC (visemes for VSR) through the training alignments' lexicon, the word being spelt by look-ahead over the lexicon words it can become, and the lexicon proposes its best next pieces beside the LLM's pre-beam (eval/lexicon-prefix.ts). Llama-AVSR: one model per row (one task and rate pair); Omni-AVSR-ST: one model for all cells, avg over Table I's eight.",
     ],
     coverage: coverage("levers", size),
   };

@@ -71,6 +71,11 @@ export interface EvalParams {
   unknownWordLogProb?: number;
   /** Joint decoding: attention continuations per live beam that are scored (default ceil(1.5·beam), eval/decode.ts). */
   preBeam?: number;
+  /**
+   * Lexicon scoring: tokens per live beam that the lexicon proposes (its best next pieces, eval/lexicon-prefix.ts),
+   * scored beside the attention pre-beam; 0/absent: none.
+   */
+  lexiconProposals?: number;
 }
 
 export interface EvalResult {
@@ -95,7 +100,7 @@ export interface EvalResult {
   /** With it: the modality heads used (pipeline/ctc-coverage.ts; empty = attention only) and the training-transcript coverage of each. */
   ctcHeads?: CtcHeads;
   /** Present when lexicon scoring was asked for: μ, the units' modality and the lexicon's size. */
-  lexiconDecode?: { weight: number; modality: "audio" | "video"; words: number; unknownWordLogProb: number };
+  lexiconDecode?: { weight: number; modality: "audio" | "video"; words: number; unknownWordLogProb: number; proposals: number };
   /** Present when a pre-beam was given (joint decoding). */
   preBeam?: number;
   /** Present when a length penalty was given (default 1: scores divided by the token count). */
@@ -134,6 +139,9 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const lexWeight = p.lexiconDecodeWeight ?? 0;
   if (!(lexWeight >= 0 && joint + lexWeight <= 1)) throw new Error(`lexiconDecodeWeight must be ≥ 0 with ctcDecodeWeight + lexiconDecodeWeight ≤ 1, got ${p.lexiconDecodeWeight} (λ ${joint})`);
   const unknownWordLogProb = p.unknownWordLogProb ?? DEFAULT_UNKNOWN_LOGP;
+  const proposals = p.lexiconProposals ?? 0;
+  if (!(Number.isInteger(proposals) && proposals >= 0)) throw new Error(`lexiconProposals must be an integer ≥ 0, got ${p.lexiconProposals}`);
+  if (proposals > 0 && !(lexWeight > 0)) throw new Error("lexiconProposals needs lexicon scoring (lexiconDecodeWeight > 0)");
   if (p.lengthPenalty !== undefined && !Number.isFinite(p.lengthPenalty)) throw new Error(`lengthPenalty must be a number, got ${p.lengthPenalty}`);
   if (p.preBeam !== undefined && !(Number.isInteger(p.preBeam) && p.preBeam >= 2)) throw new Error(`preBeam must be an integer ≥ 2, got ${p.preBeam}`);
   if (p.preBeam !== undefined && joint + lexWeight === 0) throw new Error("preBeam applies to joint decoding only (give ctcDecodeWeight or lexiconDecodeWeight)");
@@ -150,8 +158,8 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const reader = lexWeight > 0 ? await openUnitReader(cfg.preset, lexModality) : undefined;
   const lexFeatures = lexModality === "audio" ? set.audio : set.video;
   if (reader && !lexFeatures) throw new Error(`lexicon scoring needs the cached ${lexModality} features (run ${cfg.runId} reads the ${lexModality} from elsewhere)`);
-  if (reader) log(`[eval] lexicon scoring, μ ${lexWeight}: ${lexModality} encoder units, ${reader.lexicon.size} training words${reader.dropped ? ` (${reader.dropped} pronunciations with units outside the head left out)` : ""}`);
-  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, beam, preBeam: p.preBeam, lengthPenalty: p.lengthPenalty, split });
+  if (reader) log(`[eval] lexicon scoring, μ ${lexWeight}: ${lexModality} encoder units, ${reader.lexicon.size} training words${proposals ? `, ${proposals} proposals per beam` : ""}${reader.dropped ? ` (${reader.dropped} pronunciations with units outside the head left out)` : ""}`);
+  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, lexProposals: proposals, beam, preBeam: p.preBeam, lengthPenalty: p.lengthPenalty, split });
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
   const hyps = decodeUtterances(
     built.model,
@@ -160,7 +168,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     utts,
     p.task,
     p.rates,
-    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, preBeam: p.preBeam, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb } : undefined },
+    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, preBeam: p.preBeam, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb, proposals } : undefined },
     (done) => progress.update(done),
   );
   const pairs = utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! }));
@@ -197,7 +205,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     beam,
     maxNewTokens,
     ...(joint > 0 ? { ctcDecodeWeight: joint, ctcHeads: heads } : {}),
-    ...(reader ? { lexiconDecode: { weight: lexWeight, modality: lexModality, words: reader.lexicon.size, unknownWordLogProb } } : {}),
+    ...(reader ? { lexiconDecode: { weight: lexWeight, modality: lexModality, words: reader.lexicon.size, unknownWordLogProb, proposals } } : {}),
     ...(p.preBeam !== undefined ? { preBeam: p.preBeam } : {}),
     ...(p.lengthPenalty !== undefined ? { lengthPenalty: p.lengthPenalty } : {}),
     checkpointStep: step,

@@ -80,6 +80,6 @@ export function lexiconScorers(reader: UnitReader, set: FeatureSet, ids: readonl
     const data = lp.dataSync() as Float32Array;
     lp.dispose();
     const units = new CtcPrefixScorer(data, reader.classes, 0);
-    return new LexiconPrefixScorer(units, reader.lexicon, { pieceOf, wordStart: WORD_START, blank: PAD_ID, unknownLogProb });
+    return new LexiconPrefixScorer(units, reader.lexicon, { pieceOf, wordStart: WORD_START, blank: PAD_ID, unknownLogProb, vocabSize: tokenizer.size });
   });
 }

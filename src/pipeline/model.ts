@@ -217,11 +217,11 @@ export interface DecodeSetOptions {
    * Lexicon scoring (pipeline/lexicon-scoring.ts) with weight μ: the joint score becomes
    * (1 − λ − μ)·attention + λ·(auxiliary CTC) + μ·(encoder units through the lexicon).
    */
-  lexicon?: { weight: number; reader: UnitReader; features: FeatureSet; unknownLogProb?: number };
+  lexicon?: { weight: number; reader: UnitReader; features: FeatureSet; unknownLogProb?: number; proposals?: number };
 }
 
 /** The beam search's joint scorers and weight for a batch (undefined: attention only). */
-function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: DecodeSetOptions): JointCtc | undefined {
+export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: DecodeSetOptions): JointCtc | undefined {
   const lam = o.ctcDecodeWeight ?? 0;
   const mu = o.lexicon?.weight ?? 0;
   if (!(lam >= 0 && mu >= 0 && lam + mu <= 1)) throw new Error(`joint decoding weights must be ≥ 0 with λ + μ ≤ 1, got λ ${lam}, μ ${mu}`);
@@ -233,7 +233,7 @@ function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readon
     if (!sub) return lex[i]!;
     return new WeightedPrefixScorer([sub[i]!, lex[i]!], [lam / (lam + mu), mu / (lam + mu)]);
   });
-  return { scorers, weight: lam + mu, preBeam: o.preBeam };
+  return { scorers, weight: lam + mu, preBeam: o.preBeam, proposals: mu > 0 ? o.lexicon!.proposals : undefined };
 }
 
 function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, modalities?: ReadonlyArray<"audio" | "video">): PrefixScorer[] {

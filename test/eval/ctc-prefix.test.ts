@@ -2,7 +2,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend/index.js";
-import { CtcPrefixScorer, MeanPrefixScorer } from "../../src/eval/ctc-prefix.js";
+import { CtcPrefixScorer, MeanPrefixScorer, type PrefixState } from "../../src/eval/ctc-prefix.js";
 import { beamSearch } from "../../src/eval/decode.js";
 import { Llm, type LlmConfig } from "../../src/models/llm.js";
 import { ctcLoss } from "../../src/models/ctc.js";
@@ -102,6 +102,35 @@ test("joint CTC/attention beam search: λ = 0 is the plain search; a confident C
   }
   assert.throws(() => beamSearch(m, prefix, { maxNewTokens: 4, eosId: EOS, beamWidth: 2, ctc: { scorers: scorers.slice(1), weight: 0.5 } }), /1 scorers for 2 rows/);
   assert.throws(() => beamSearch(m, prefix, { maxNewTokens: 4, eosId: EOS, beamWidth: 2, ctc: { scorers, weight: 1.5 } }), /must be in \[0, 1\]/);
+  prefix.embeds.dispose();
+});
+
+/** A CTC scorer that proposes its own best next labels (EOS ranked by the score of ending there). */
+class ProposingCtc extends CtcPrefixScorer {
+  constructor(logp: Float32Array, V: number, private readonly eos: number) {
+    super(logp, V, 0);
+  }
+  propose(g: PrefixState, n: number): number[] {
+    const scored: Array<[number, number]> = [];
+    for (let c = 1; c < this.V; c++) scored.push([c, c === this.eos ? this.final(g) : this.extend(g, c).score]);
+    return scored.sort((a, b) => b[1] - a[1]).slice(0, n).map(([c]) => c);
+  }
+}
+
+test("joint decoding with proposals: a scorer's proposed labels are scored beside the attention pre-beam and reach what attention ranks low", () => {
+  const m = new Llm(C, new Rng(11));
+  const rows = [[1, 2, 3], [4, 5]];
+  const EOS = 10;
+  const prefix = prefixOf(m, rows);
+  const targets = [[3, 7, 7, 5], [6, 2]];
+  const scorers = targets.map((t) => new ProposingCtc(confident(t, C.vocabSize), C.vocabSize, EOS));
+  const opts = { maxNewTokens: 8, eosId: EOS, beamWidth: 2 };
+  // only the attention's best two are scored: the random LM's choices stand in the way of the CTC's labels
+  assert.notDeepEqual(beamSearch(m, prefix, { ...opts, ctc: { scorers, weight: 0.9, preBeam: 2 } }), targets);
+  // with two proposals per beam the CTC's labels are scored, and win
+  assert.deepEqual(beamSearch(m, prefix, { ...opts, ctc: { scorers, weight: 0.9, preBeam: 2, proposals: 2 } }), targets);
+  // proposals change nothing when every label is in the pre-beam already
+  assert.deepEqual(beamSearch(m, prefix, { ...opts, ctc: { scorers, weight: 0.5, preBeam: C.vocabSize, proposals: 3 } }), beamSearch(m, prefix, { ...opts, ctc: { scorers, weight: 0.5, preBeam: C.vocabSize } }));
   prefix.embeds.dispose();
 });
 

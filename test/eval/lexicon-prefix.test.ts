@@ -33,8 +33,8 @@ const LEXICON: UnitLexicon = new Map([
 const PIECES = ["", "", "▁a", "▁b", "a", "b", "c", "▁", "x"];
 const tokens = (s: string) => s.split(" ").map((p) => PIECES.indexOf(p));
 
-function scorer(logp: Float32Array, unknownLogProb = -50): LexiconPrefixScorer {
-  return new LexiconPrefixScorer(new CtcPrefixScorer(logp, 4, 0), LEXICON, { pieceOf: (id) => PIECES[id]!, wordStart: "▁", blank: 0, unknownLogProb });
+function scorer(logp: Float32Array, unknownLogProb = -50, vocabSize?: number): LexiconPrefixScorer {
+  return new LexiconPrefixScorer(new CtcPrefixScorer(logp, 4, 0), LEXICON, { pieceOf: (id) => PIECES[id]!, wordStart: "▁", blank: 0, unknownLogProb, vocabSize });
 }
 
 function run(s: PrefixScorer, ids: number[]) {
@@ -112,4 +112,53 @@ test("weighted scorer: Σ w·score at every prefix and at the end; bad weights a
   assert.throws(() => new WeightedPrefixScorer([a, b], [1]), /1 weights for 2 scorers/);
   assert.throws(() => new WeightedPrefixScorer([a], [-1]), /finite and ≥ 0/);
   assert.throws(() => new WeightedPrefixScorer([a, new CtcPrefixScorer(randomLogp(4, 5, new Rng(3)), 5, 1)], [1, 1]), /disagree on the blank/);
+});
+
+/** ψ of one pronunciation sequence (units) after the words before it: log Σ P(labels begin with them). */
+function psiUnits(units: readonly number[]): number {
+  return Math.log(paths.filter((x) => startsWith(x.labels, units)).reduce((a, x) => a + x.p, 0));
+}
+
+test("lexicon proposals: continuations of the word being spelt by its words' scores; after a complete word, word starts by the best next word", () => {
+  const sc = scorer(logp, -50, PIECES.length);
+  const ids = (...ps: string[]) => ps.map((p) => PIECES.indexOf(p));
+  // nothing begun: the word-start pieces "▁a" and "▁b", ranked by their best word's best pronunciation
+  const bestOf = (first: string) =>
+    Math.max(...[...LEXICON].filter(([w]) => w.startsWith(first)).flatMap(([, prons]) => prons.map((p) => psiUnits(p.units) + p.logPrior)));
+  const start = bestOf("a") > bestOf("b") ? ids("▁a", "▁b") : ids("▁b", "▁a");
+  assert.deepEqual(sc.propose(sc.initial(), 5), start);
+  assert.deepEqual(sc.propose(sc.initial(), 1), start.slice(0, 1));
+  // "▁a" is being spelt: "b" and "c" continue it (to "ab", "ac"), ranked by those words' summed scores; no word start ("a" is no word)
+  const ab = brute(["ab"], true);
+  const ac = brute(["ac"], true);
+  assert.deepEqual(sc.propose(run(sc, tokens("▁a")), 5), ab > ac ? ids("b", "c") : ids("c", "b"));
+  // "▁a b" is complete: nothing continues it, and the next word starts are ranked after "ab"
+  const after = (first: string) =>
+    Math.max(
+      ...[...LEXICON]
+        .filter(([w]) => w.startsWith(first))
+        .flatMap(([, prons]) => prons.map((p) => Math.log(LEXICON.get("ab")!.reduce((a, q) => a + Math.exp(q.logPrior + psiUnits([...q.units, ...p.units])), 0)) + p.logPrior)),
+    );
+  assert.deepEqual(sc.propose(run(sc, tokens("▁a b")), 5), after("a") > after("b") ? ids("▁a", "▁b") : ids("▁b", "▁a"));
+  // a word outside the lexicon, or a scorer that was not told the vocabulary: no proposals
+  assert.deepEqual(sc.propose(run(sc, tokens("▁a x")), 5), []);
+  assert.deepEqual(scorer(logp).propose(sc.initial(), 5), []);
+});
+
+test("lexicon proposals: the weighted scorer passes on its parts' proposals; proposing leaves every score unchanged", () => {
+  const sc = scorer(logp, -50, PIECES.length);
+  const plain = scorer(logp, -50);
+  const w = new WeightedPrefixScorer([new CtcPrefixScorer(randomLogp(T, 9, new Rng(4)), 9, 0), sc], [0.5, 0.5]);
+  const st = run(w, tokens("▁a b"));
+  assert.deepEqual(w.propose(st, 5), sc.propose(run(sc, tokens("▁a b")), 5));
+  // the caches proposals fill are the ones scoring reads: the same scores with or without proposing first
+  for (const text of ["▁a b ▁b a", "▁b b ▁a c", "▁a c ▁b"]) {
+    let a = sc.initial();
+    for (const c of tokens(text)) {
+      sc.propose(a, 4);
+      a = sc.extend(a, c);
+    }
+    const b = run(plain, tokens(text));
+    assert.ok(Math.abs(a.score - b.score) < 1e-9 && Math.abs(sc.final(a) - plain.final(b)) < 1e-9, text);
+  }
 });

@@ -43,7 +43,8 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
   assert.ok(cells.length > 100 && cells.some((c) => c.snr !== null));
   assert.ok(cells.some((c) => c.ctcDecode) && cells.some((c) => !c.ctcDecode), "attention-only and joint CTC/attention cells");
   assert.ok(cells.some((c) => c.lexDecode), "cells with lexicon scoring");
-  for (const c of cells) assert.equal(basename(evalJsonPath("/r", c)), `${evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, noise: "babble", ctcDecode: c.ctcDecode, lexDecode: c.lexDecode })}.json`);
+  for (const c of cells) assert.equal(basename(evalJsonPath("/r", c)), `${evalFileName({ task: c.task, rates: { audio: c.audio, video: c.video }, snr: c.snr, noise: "babble", ctcDecode: c.ctcDecode, lexDecode: c.lexDecode, lexProposals: c.lexProposals, lengthPenalty: c.lengthPenalty })}.json`);
+  for (const c of cells.filter((c) => c.lexDecode)) assert.match(basename(evalJsonPath("/r", c)), /_lexdec[\d.]+_prop\d+_lp0\.json$/, "the lexicon cells name their proposals and length penalty");
   for (const c of cells.filter((c) => !c.lexDecode)) assert.equal(basename(evalJsonPath("/r", c)), `${evalName(c.task, { audio: c.audio, video: c.video }, c.snr, "babble", c.ctcDecode)}.json`);
 
   const dir = mkdtempSync(join(tmpdir(), "cell-"));
@@ -71,12 +72,21 @@ test("a planned cell is looked up under the name evaluation writes, and counts a
   assert.equal(cellDone(dir, lex, plan), true, "a lexicon-scoring cell, under its own name");
   writeFileSync(evalJsonPath(dir, lex), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ...heads, lexiconDecode: { weight: 0.3 } }));
   assert.equal(cellDone(dir, lex, plan), false, "another μ is not the cell");
+  // with proposals and a length penalty: named in the file, and both must match
+  const prop = { ...lex, lexProposals: 8, lengthPenalty: 0 };
+  assert.match(basename(evalJsonPath(dir, prop)), /_lexdec0\.2_prop8_lp0\.json$/);
+  writeFileSync(evalJsonPath(dir, prop), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ...heads, lexiconDecode: { weight: 0.2, proposals: 8 }, lengthPenalty: 0 }));
+  assert.equal(cellDone(dir, prop, plan), true, "a cell with lexicon proposals");
+  writeFileSync(evalJsonPath(dir, prop), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ...heads, lexiconDecode: { weight: 0.2, proposals: 4 }, lengthPenalty: 0 }));
+  assert.equal(cellDone(dir, prop, plan), false, "other proposals are not the cell");
+  writeFileSync(evalJsonPath(dir, prop), JSON.stringify({ split: "test", beam: 4, maxNewTokens: 32, utterances: 300, ...heads, lexiconDecode: { weight: 0.2, proposals: 8 } }));
+  assert.equal(cellDone(dir, prop, plan), false, "another length penalty is not the cell");
   writeFileSync(evalJsonPath(dir, cell), "{ half-written");
   assert.equal(cellDone(dir, cell, plan), false, "an unreadable result is redone");
 });
 
 test("the levers experiment: Table I's runs plus one run per lever, each scored clean and at 0 dB", async () => {
-  const { experimentRuns, LEVER_VARIANTS, LEVER_CTC_DECODE, LEVER_LEX_DECODE, table1Cells } = await import("../../src/experiments/plan.js");
+  const { experimentRuns, LEVER_VARIANTS, LEVER_CTC_DECODE, LEVER_LEXICON, table1Cells } = await import("../../src/experiments/plan.js");
   const { resolveRunConfig } = await import("../../src/pipeline/config.js");
   const size = reproSize("default");
   const levers = experimentRuns("levers", size);
@@ -115,7 +125,8 @@ test("the levers experiment: Table I's runs plus one run per lever, each scored 
     const lex = r.cells.filter((c) => c.lexDecode);
     if ((r.train.ctcWeight ?? 0) > 0) assert.deepEqual(joint, plain.map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE })));
     else assert.equal(joint.length, 0);
-    if ((r.train.splice ?? 0) > 0) assert.deepEqual(lex, plain.map((c) => ({ ...c, ctcDecode: LEVER_CTC_DECODE, lexDecode: LEVER_LEX_DECODE })));
+    const recipe = { ctcDecode: LEVER_LEXICON.ctcDecode, lexDecode: LEVER_LEXICON.weight, lexProposals: LEVER_LEXICON.proposals, lengthPenalty: LEVER_LEXICON.lengthPenalty };
+    if ((r.train.splice ?? 0) > 0) assert.deepEqual(lex, plain.map((c) => ({ ...c, ...recipe })));
     else assert.equal(lex.length, 0);
   }
 });

@@ -55,6 +55,7 @@ test("run configs: ids, method checks, rate parsing", () => {
   assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, lexUnknown: -50 }), "asr_4-0");
   assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, beam: 4, split: "val" }), "asr_4-0_val", "the default beam is not named");
   assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, lexDecode: 0.2, beam: 8, preBeam: 16, split: "val" }), "asr_4-0_lexdec0.2_beam8_pre16_val");
+  assert.equal(evalFileName({ task: "asr", rates: { audio: 4, video: 2 }, ctcDecode: 0.3, lexDecode: 0.5, lexProposals: 8, lengthPenalty: 0 }), "asr_4-0_ctcdec0.3_lexdec0.5_prop8_lp0");
 });
 
 test("CLI: train omni-st then eval writes complete hypotheses and finite scores", () => {
@@ -154,6 +155,25 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   const pre = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, preBeam: 7 }, quiet);
   assert.ok(pre.csv.endsWith("asr_16-0_lexdec0.3_beam2_pre7.csv"));
   assert.equal(JSON.parse(readFileSync(pre.json, "utf8")).preBeam, 7);
+  // the lexicon's own proposals (its best next pieces) are named, recorded, and refused without lexicon scoring
+  const prop = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, lexiconProposals: 3, lengthPenalty: 0 }, quiet);
+  assert.ok(prop.csv.endsWith("asr_16-0_lexdec0.3_prop3_beam2_lp0.csv"));
+  assert.equal(prop.lexiconDecode?.proposals, 3);
+  assert.equal(prop.lengthPenalty, 0);
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconProposals: 3 }, quiet), /needs lexicon scoring/);
+  // search or model error: each wrong utterance's reference and hypothesis scored as the search ranks them
+  const { searchErrors } = await import("../../src/pipeline/search-errors.js");
+  const se = await searchErrors(prop.json);
+  const wrong = readCsv(prop.csv, { typed: false }).filter((r) => r.hyp !== r.ref);
+  assert.equal(se.wrong, wrong.length);
+  assert.equal(se.searchErrors + se.modelErrors, se.wrong);
+  for (const r of se.rows) {
+    assert.ok([r.refScore, r.hypScore].every((x) => Number.isFinite(x.joint) && x.attention < 0 && x.scorers <= 0), r.id);
+    assert.equal(r.searchError, r.refScore.joint > r.hypScore.joint);
+    // length penalty 0: the joint score is the weighted sum itself
+    assert.ok(Math.abs(r.hypScore.joint - (0.7 * r.hypScore.attention + 0.3 * r.hypScore.scorers)) < 1e-6);
+  }
+  await assert.rejects(searchErrors(join(avsr, "eval", "nothing.json")), /nothing\.json: no such evaluation/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, preBeam: 7 }, quiet), /joint decoding only/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 0.3, preBeam: 1 }, quiet), /integer ≥ 2/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 1.5 }, quiet), /≤ 1/);

@@ -1,0 +1,135 @@
+/**
+ * Search errors or model errors? For each utterance an evaluation got wrong, the score the beam search
+ * ranks by, for the reference and for the hypothesis it returned:
+ *
+ *   joint(y) = [(1 − w)·log P_att(y, EOS | x) + w·S(y)] / (|y| + 1)^lp
+ *
+ * with the attention log-probability by teacher forcing, S the run's joint scorers (auxiliary sub-word
+ * CTC at λ, lexicon scoring at μ, w = λ + μ; pipeline/model.ts jointScoring) scored on the whole sequence,
+ * and lp the length penalty the evaluation used. If the reference scores higher, the model preferred it
+ * and the beam search lost it (a search error: a wider search can fix it); if not, the model itself
+ * prefers the wrong words (a model error). `npm run probe:search -- <eval json>`.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../backend/index.js";
+import type { Split } from "../data/index.js";
+import { conditionName } from "../features/cache.js";
+import { taskUses, type Rates } from "../models/avsr.js";
+import type { Task } from "../models/lora.js";
+import { readCsv } from "../report/csv.js";
+import { disposeSamples, evalSamples, openEvalSet } from "./data.js";
+import { openUnitReader } from "./lexicon-scoring.js";
+import { buildModel, jointScoring, readRunConfig, restoreTrained } from "./model.js";
+
+export interface SequenceScore {
+  /** log P_att(y, EOS | x) by teacher forcing. */
+  attention: number;
+  /** The joint scorers' score of y as a whole sequence (0 without joint decoding). */
+  scorers: number;
+  /** The beam search's ranking score of the finished hypothesis. */
+  joint: number;
+}
+
+export interface SearchErrorRow {
+  id: string;
+  ref: string;
+  hyp: string;
+  refScore: SequenceScore;
+  hypScore: SequenceScore;
+  /** The reference scores higher than the hypothesis: the search lost it. */
+  searchError: boolean;
+}
+
+export interface SearchErrorReport {
+  evalJson: string;
+  /** Utterances whose hypothesis differs from the reference. */
+  wrong: number;
+  searchErrors: number;
+  modelErrors: number;
+  rows: SearchErrorRow[];
+}
+
+interface EvalJson {
+  task: Task;
+  rates: Rates;
+  snr: number | null;
+  split: Split;
+  utterances: number;
+  ctcDecodeWeight?: number;
+  ctcHeads?: { use: Array<"audio" | "video"> };
+  lexiconDecode?: { weight: number; unknownWordLogProb: number };
+  lengthPenalty?: number;
+}
+
+/** Scores the reference and the hypothesis of every wrong utterance of an evaluation (its JSON, written by pipeline/eval.ts). */
+export async function searchErrors(evalJson: string, o: { limit?: number } = {}): Promise<SearchErrorReport> {
+  if (!existsSync(evalJson)) throw new Error(`${evalJson}: no such evaluation`);
+  const csv = evalJson.replace(/\.json$/, ".csv");
+  if (!existsSync(csv)) throw new Error(`${evalJson}: its hypotheses ${csv} are missing`);
+  const j = JSON.parse(readFileSync(evalJson, "utf8")) as EvalJson;
+  if (!j.task || !j.rates || !j.split) throw new Error(`${evalJson}: not an evaluation written by npm run eval (no task, rates or split)`);
+  await initBackend();
+  const runDir = dirname(dirname(evalJson));
+  const cfg = readRunConfig(runDir);
+  const built = await buildModel(cfg, () => {});
+  restoreTrained(built.model, runDir);
+  const use = taskUses(j.task);
+  const rows = readCsv(csv, { typed: false, required: ["id", "ref", "hyp"] }) as Array<Record<string, string>>;
+  const set = await openEvalSet(cfg.preset, j.split, { audioCondition: conditionName(j.snr), needAudio: use.audio, needVideo: use.video, limit: rows.length, ...built.audio });
+  const lam = j.ctcDecodeWeight && j.ctcHeads && j.ctcHeads.use.length > 0 ? j.ctcDecodeWeight : 0;
+  const mu = j.lexiconDecode?.weight ?? 0;
+  const reader = mu > 0 ? await openUnitReader(cfg.preset, use.audio ? "audio" : "video") : undefined;
+  const lp = j.lengthPenalty ?? 1;
+  const tok = built.tokenizer;
+  const model = built.model;
+  const V = model.llm.config.vocabSize;
+  const out: SearchErrorRow[] = [];
+  try {
+    for (let i = 0; i < rows.length && out.length < (o.limit ?? Infinity); i++) {
+      const r = rows[i]!;
+      const u = set.utterances[i]!;
+      if (u.id !== r.id) throw new Error(`${csv}: row ${i + 1} is ${r.id}, the split's utterance ${i + 1} is ${u.id}`);
+      if (r.hyp === r.ref) continue;
+      const samples = evalSamples(set, [u]);
+      try {
+        const joint = reader || lam > 0
+          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { beamWidth: 1, maxNewTokens: 1, batchSize: 1, ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined })
+          : undefined;
+        const score = (text: string): SequenceScore => {
+          const ids = tok.encode(text);
+          const attention = tf.tidy(() => {
+            const inp = model.trainInputs(samples.map((s) => ({ ...s, transcript: ids })), j.task, j.rates);
+            const lpAll = tf.logSoftmax(model.llm.forward({ embeds: inp.embeds }, { ctx: model.contextFor(j.task) }).logits!).dataSync() as Float32Array;
+            let s = 0;
+            inp.targets.forEach((t, p) => {
+              if (t >= 0) s += lpAll[p * V + t]!;
+            });
+            return s;
+          });
+          let scorers = 0;
+          if (joint) {
+            const sc = joint.scorers[0]!;
+            let st = sc.initial();
+            for (const c of ids) st = sc.extend(st, c);
+            scorers = sc.final(st);
+          }
+          const w = joint?.weight ?? 0;
+          return { attention, scorers, joint: ((1 - w) * attention + w * scorers) / Math.pow(ids.length + 1, lp) };
+        };
+        const refScore = score(r.ref!);
+        const hypScore = score(r.hyp!);
+        out.push({ id: r.id!, ref: r.ref!, hyp: r.hyp!, refScore, hypScore, searchError: refScore.joint > hypScore.joint });
+      } finally {
+        disposeSamples(samples);
+      }
+    }
+  } finally {
+    built.model.dispose();
+    built.audio.audioTransform?.dispose();
+    reader?.dispose();
+  }
+  const searchErrorsN = out.filter((x) => x.searchError).length;
+  return { evalJson, wrong: out.length, searchErrors: searchErrorsN, modelErrors: out.length - searchErrorsN, rows: out };
+}
