@@ -345,7 +345,7 @@ export interface CostModel {
   evalStartSeconds: number;
   /** One test utterance at beam 4, 32 new tokens at most, tiny LM. */
   evalSecondsPerUtt: number;
-  /** What lexicon scoring adds per test utterance at beam 4 (the unit CTC look-ahead, in JS). */
+  /** What lexicon scoring (LEVER_LEXICON) adds per test utterance at beam 4 (the unit CTC look-ahead and proposals, in JS). */
   lexiconSecondsPerUtt: number;
   lmFactor: Record<string, number>;
 }
@@ -356,8 +356,9 @@ export interface CostModel {
  * steps (0.15 s/pass-step) beside one other job; the cost model takes 0.17 for two jobs side by side.
  * (Before those kernels, 22 Nov: 0.36-0.37 s/pass-step for ASR(4) and Omni-AVSR-ST.) Evaluation 18-20 s per cell of 300 test
  * utterances at beam 4 with 32 new tokens (0.06 s/utt, models that never emit EOS: an upper bound).
- * Lexicon scoring adds ~1.1 s/utt (24 Nov: 338-351 s for 300 validation utterances of Llama-AVSR
- * ASR(4), beam 4, two evaluations side by side). The small/base LM factors are estimates (not yet measured). Only the ETA and the job order use this;
+ * Lexicon scoring with 8 proposals per beam (LEVER_LEXICON) adds ~3.5 s/utt (24 Nov, seventh session:
+ * 1,227 s and 993 s for 300 test utterances of Llama-AVSR ASR(4) and AVSR(4,2), two or three
+ * evaluations side by side; without proposals it was ~1.1 s/utt). The small/base LM factors are estimates (not yet measured). Only the ETA and the job order use this;
  * `secondsLeft` rescales it by the jobs already done.
  */
 export const DEFAULT_COST: CostModel = {
@@ -365,7 +366,7 @@ export const DEFAULT_COST: CostModel = {
   secondsPerPassStep: 0.17,
   evalStartSeconds: 1,
   evalSecondsPerUtt: 0.06,
-  lexiconSecondsPerUtt: 1.1,
+  lexiconSecondsPerUtt: 3.5,
   lmFactor: { tiny: 1, small: 2.5, base: 6 },
 };
 

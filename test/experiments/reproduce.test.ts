@@ -99,7 +99,7 @@ test("npm run reproduce -- --smoke: every stage, tables, figures, findings, one 
   // decoding, and the 3 splice runs with lexicon scoring on top
   assert.equal(lv.length, 11 + 6 + 3);
   assert.equal(lv.filter((r) => String(r.decoding).startsWith("joint CTC/attention")).length, 6 + 3);
-  assert.equal(lv.filter((r) => String(r.decoding).endsWith("+ lexicon (μ 0.2)")).length, 3);
+  assert.equal(lv.filter((r) => String(r.decoding).endsWith("+ lexicon (μ 0.5, 8 proposals, length penalty 0)")).length, 3);
   assert.deepEqual(lv.filter((r) => String(r.run).endsWith("-ctcemb-s0")).map((r) => r.method), [...Array(6).fill("Llama-AVSR"), "Omni-AVSR-ST", "Omni-AVSR-ST"]);
   assert.deepEqual(lv.filter((r) => String(r.run).endsWith("-splice16-s0")).map((r) => `${r.method}, ${r.input}`), [
     ...Array(6).fill("Llama-AVSR, + ctc-embed + auxiliary CTC 0.5 + splice 16"),
