@@ -414,7 +414,7 @@ function priority(j: JobSpec): number {
 export function secondsLeft(jobs: readonly JobSpec[], cores = 2): { seconds: number; done: number; scale: number } {
   const { scale, done } = trainScale(jobs);
   const secondsOf = jobSecondsEstimator(jobs, scale);
-  const each = jobs.filter((j) => !existsSync(join(runsRoot(), j.id, "done.json"))).map(secondsOf);
+  const each = jobs.filter((j) => !jobComplete(runsRoot(), j)).map(secondsOf);
   const left = each.reduce((s, x) => s + x, 0);
   // a job runs on one core: the longest one bounds the wall time however many cores there are
   return { seconds: Math.max(left / cores, ...each, 0), done, scale };
@@ -452,8 +452,9 @@ function trainScale(jobs: readonly JobSpec[]): { scale: number; done: number } {
 export function jobSecondsEstimator(jobs: readonly JobSpec[], scale = trainScale(jobs).scale, root = runsRoot()): (job: JobSpec) => number {
   return (j) => {
     const p = j.params as unknown as TrainEvalParams;
-    const parts = estimateParts(p);
     const dir = join(root, j.id);
+    // only the cells still missing are evaluated (a job reopened because the plan grew)
+    const parts = estimateParts({ ...p, cells: p.cells.filter((c) => !cellDone(dir, c, p)) });
     const steps = resolveRunConfig(p.train).steps;
     const left = trainingLeft(dir, steps);
     // a run under way (or parked) that has trained long enough is timed by its own pace
@@ -526,6 +527,13 @@ export interface TrainEvalResult {
   evalSeconds: number;
   cells: number;
   evaluated: number;
+}
+
+/** A job is complete when it is marked done (done.json) and every cell the plan now gives it is there. */
+export function jobComplete(root: string, j: JobSpec): boolean {
+  const dir = join(root, j.id);
+  const p = j.params as unknown as TrainEvalParams;
+  return existsSync(join(dir, "done.json")) && p.cells.every((c) => cellDone(dir, c, p));
 }
 
 /** One job: train the run (resumable), then evaluate its missing cells. Result -> done.json. */

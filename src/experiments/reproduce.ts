@@ -27,7 +27,7 @@ import { closePlotBrowser } from "../plot/browser.js";
 import { repoRoot, resultsDir } from "../util/paths.js";
 import { formatDuration } from "../util/progress.js";
 import { resolveRunConfig } from "../pipeline/config.js";
-import { EXPERIMENTS, planJobs, reproSize, runExperiments, runsRoot, secondsLeft, type ReportedExperiment, type ReproSize } from "./plan.js";
+import { EXPERIMENTS, jobComplete, planJobs, reproSize, runExperiments, runsRoot, secondsLeft, type ReportedExperiment, type ReproSize } from "./plan.js";
 import { findings, REPORTS, writeReport, type Finding, type Report } from "./results.js";
 import { isDone } from "./pool.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
@@ -165,7 +165,7 @@ export function parkedCheckpointFiles(runDir: string): string[] {
 /** Where a (possibly running) reproduction stands: runs done / total and the estimated work left (both cores). */
 export function reproStatus(size: ReproSize = reproSize(), experiments: readonly ReportedExperiment[] = EXPERIMENTS): { total: number; done: number; secondsLeft: number; pending: string[] } {
   const jobs = planJobs(experiments, size);
-  const left = jobs.filter((j) => !isDone(runsRoot(), j));
+  const left = jobs.filter((j) => !jobComplete(runsRoot(), j));
   return { total: jobs.length, done: jobs.length - left.length, secondsLeft: secondsLeft(jobs).seconds, pending: left.map((j) => j.id) };
 }
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { evalFileName } from "../../src/pipeline/eval-files.js";
-import { EXPERIMENTS, cellDone, evalJsonPath, estimateParts, jobSecondsEstimator, measuredSecondsPerStep, planJobs, reproSize, trainingLeft, type TrainEvalParams } from "../../src/experiments/plan.js";
+import { EXPERIMENTS, cellDone, evalJsonPath, estimateParts, jobComplete, jobSecondsEstimator, measuredSecondsPerStep, planJobs, reproSize, trainingLeft, type TrainEvalParams } from "../../src/experiments/plan.js";
 
 test("a run that resumes is estimated by the steps it has left, at its own pace once measured; a finished one trains no more", () => {
   const root = mkdtempSync(join(tmpdir(), "plan-"));
@@ -34,6 +34,18 @@ test("a run that resumes is estimated by the steps it has left, at its own pace 
   writeFileSync(join(dir, "done.json"), "{}");
   assert.equal(trainingLeft(dir, 4000), 0);
   assert.ok(Math.abs(est(job) - parts.eval) < 1e-6, "done: only its evaluation part remains in the estimate");
+  // a job marked done is complete only with every planned cell; the estimate counts the missing cells
+  const p = job.params as unknown as TrainEvalParams;
+  assert.equal(jobComplete(root, job), false);
+  mkdirSync(join(dir, "eval"), { recursive: true });
+  const result = (c: (typeof p.cells)[number]) => ({ split: "test", beam: p.beam, maxNewTokens: p.maxNewTokens, utterances: p.evalLimit, ...(c.ctcDecode ? { ctcDecodeWeight: c.ctcDecode, ctcHeads: { use: ["audio"], coverage: {} } } : {}), ...(c.lexDecode ? { lexiconDecode: { weight: c.lexDecode, proposals: c.lexProposals } } : {}), ...(c.lengthPenalty !== undefined ? { lengthPenalty: c.lengthPenalty } : {}) });
+  for (const c of p.cells) writeFileSync(evalJsonPath(dir, c, p.beam), JSON.stringify(result(c)));
+  assert.equal(jobComplete(root, job), true);
+  assert.equal(est(job), 0);
+  const last = p.cells[p.cells.length - 1]!;
+  writeFileSync(evalJsonPath(dir, last, p.beam), JSON.stringify({ ...result(last), utterances: 1 }));
+  assert.equal(jobComplete(root, job), false, "a cell missing (the plan grew): not complete");
+  assert.ok(Math.abs(est(job) - estimateParts({ ...p, cells: [last] }).eval) < 1e-6, "only the missing cell is estimated");
 });
 
 test("a planned cell is looked up under the name evaluation writes, and counts as done only with the plan's decoding settings", async () => {
