@@ -113,7 +113,6 @@ export interface EvalResult {
   json: string;
 }
 
-export const DEFAULT_BEAM = DEFAULT_BEAM_WIDTH; // (pipeline/eval-files.ts)
 
 /** eval/<task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>] of the test split (pipeline/eval-files.ts). */
 export function evalName(task: Task, rates: Rates, snr?: number | null, noise = "babble", ctcDecode = 0): string {
@@ -131,7 +130,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (use.video && !cfg.videoRates.includes(p.rates.video)) throw new Error(`run ${cfg.runId} has no video projector for rate ${p.rates.video} (has ${cfg.videoRates})`);
   if (p.snr !== undefined && p.snr !== null && !use.audio) throw new Error(`${p.task} uses no audio: noise does not apply`);
   const split = p.split ?? "test";
-  const beam = p.beam ?? DEFAULT_BEAM;
+  const beam = p.beam ?? DEFAULT_BEAM_WIDTH;
   const maxNewTokens = p.maxNewTokens ?? 32;
   const snr = p.snr ?? null;
   const joint = p.ctcDecodeWeight ?? 0;

@@ -221,7 +221,7 @@ export interface DecodeSetOptions {
 }
 
 /** The beam search's joint scorers and weight for a batch (undefined: attention only). */
-export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: DecodeSetOptions): JointCtc | undefined {
+export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: Pick<DecodeSetOptions, "ctcDecodeWeight" | "ctcModalities" | "lexicon" | "preBeam">): JointCtc | undefined {
   const lam = o.ctcDecodeWeight ?? 0;
   const mu = o.lexicon?.weight ?? 0;
   if (!(lam >= 0 && mu >= 0 && lam + mu <= 1)) throw new Error(`joint decoding weights must be ≥ 0 with λ + μ ≤ 1, got λ ${lam}, μ ${mu}`);

@@ -95,7 +95,7 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
       const samples = evalSamples(set, [u]);
       try {
         const joint = reader || lam > 0
-          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { beamWidth: 1, maxNewTokens: 1, batchSize: 1, ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined })
+          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined })
           : undefined;
         const score = (text: string): SequenceScore => {
           const ids = tok.encode(text);
