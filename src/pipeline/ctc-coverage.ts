@@ -16,7 +16,8 @@ import { compressedLength } from "../models/compression.js";
 import { taskUses, type Rates } from "../models/avsr.js";
 import type { Task } from "../models/lora.js";
 import type { TextEncoder } from "../models/avsr.js";
-import { encoderRef, openSet, splitUtterances } from "./data.js";
+import { encoderOutputFrames } from "../pretrain/encoders/index.js";
+import { splitUtterances } from "./data.js";
 
 export const CTC_MIN_COVERAGE = 0.9;
 
@@ -39,7 +40,11 @@ export interface CtcHeads {
   coverage: Partial<Record<"audio" | "video", number>>;
 }
 
-/** The task's modality heads that pass the coverage rule at these rates, on the preset's training split. */
+/**
+ * The task's modality heads that pass the coverage rule at these rates, on the preset's training split.
+ * The encoder's frame counts come from the manifest (encoderOutputFrames), so evaluation needs no
+ * cached training features (a fresh clone caches only the test split's).
+ */
 export async function ctcHeadsOf(preset: string, task: Task, rates: Rates, tokenizer: TextEncoder): Promise<CtcHeads> {
   const train = await splitUtterances(preset, "train");
   const ids = new Map(train.map((u) => [u.id, tokenizer.encode(u.text)]));
@@ -47,8 +52,7 @@ export async function ctcHeadsOf(preset: string, task: Task, rates: Rates, token
   const out: CtcHeads = { use: [], coverage: {} };
   for (const m of ["audio", "video"] as const) {
     if (!use[m]) continue;
-    const feats = openSet(preset, encoderRef(preset, m), "train", "clean");
-    const share = ctcCoverage(train.map((u) => ({ frames: feats.frames(u.id), ids: ids.get(u.id)! })), rates[m]);
+    const share = ctcCoverage(train.map((u) => ({ frames: encoderOutputFrames(m, u), ids: ids.get(u.id)! })), rates[m]);
     out.coverage[m] = share;
     if (share >= CTC_MIN_COVERAGE) out.use.push(m);
   }

@@ -12,7 +12,7 @@ import { initBackend } from "../../src/backend/index.js";
 import { openCorpus, createNoiseBank } from "../../src/data/index.js";
 import { decodeHalf, encodeHalf, toHalf } from "../../src/features/f16.js";
 import { FeatureSet, TRAIN_NOISE_LEVELS, buildFeatureCache, conditionName, featureDir, trainVariantSnrs } from "../../src/features/cache.js";
-import { audioInput, encodeInputs, loadEncoder, videoInput } from "../../src/pretrain/encoders/index.js";
+import { audioInput, encodeInputs, encoderOutputFrames, loadEncoder, videoInput } from "../../src/pretrain/encoders/index.js";
 
 const quiet = () => {};
 
@@ -63,6 +63,11 @@ test("cache round trip equals the encoder output; a second build skips; babble i
   const aset = FeatureSet.open(join(featureDir("smoke", "audio", audio.hash, a), "val", "clean"));
   const vset = FeatureSet.open(join(featureDir("smoke", "video", video.hash, a), "val", "clean"));
   assert.equal(aset.size, val.length);
+  // the frame counts the manifest predicts (pipeline/ctc-coverage.ts reads them instead of the cache)
+  for (const u of val) {
+    assert.equal(aset.frames(u.id), encoderOutputFrames("audio", u), `audio frames of ${u.id}`);
+    assert.equal(vset.frames(u.id), encoderOutputFrames("video", u), `video frames of ${u.id}`);
+  }
   for (const u of val.slice(0, 3)) {
     const fa = encodeInputs(audio.model.encoder, audio.spec, [audioInput(ds, u.id)])[0]!;
     const ca = aset.get(u.id);

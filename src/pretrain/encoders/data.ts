@@ -11,6 +11,8 @@ import { repoRoot } from "../../util/paths.js";
 import { Rng, hashSeed } from "../../util/rng.js";
 import { audioInput, phonemeInventory, videoInput, visemeInventory, type EncoderInput, type EncoderModality, type UnitInventory } from "../encoder-data.js";
 import type { EncoderSpec } from "./config.js";
+import { AudioEncoder } from "../../models/encoders.js";
+import { WHISPER_MEL } from "../../audio/features.js";
 
 export interface PretrainData {
   ds: SyntheticCorpus;
@@ -29,7 +31,21 @@ export function loadInput(d: PretrainData, spec: EncoderSpec, id: string, rng?: 
 
 /** Input frames of an utterance without loading it (mel: 4 per video frame). */
 export function inputFramesOf(spec: EncoderSpec, u: Utterance): number {
-  return spec.modality === "audio" ? Math.floor(u.numSamples / 160) : u.videoFrames;
+  return inputFramesOfModality(spec.modality, u);
+}
+
+function inputFramesOfModality(modality: EncoderModality, u: Utterance): number {
+  return modality === "audio" ? Math.floor(u.numSamples / WHISPER_MEL.hop) : u.videoFrames;
+}
+
+/**
+ * Frames of the frozen encoder's output for an utterance, from its manifest row alone (no audio read):
+ * what the feature cache holds for it, in every noise condition (audio: half the log-mel frames, video:
+ * one per frame).
+ */
+export function encoderOutputFrames(modality: EncoderModality, u: Utterance): number {
+  const input = inputFramesOfModality(modality, u);
+  return modality === "audio" ? AudioEncoder.outputLength(input) : input;
 }
 
 /** Batches (lists of utterance indices) of epoch `e`: frame-budget buckets, shuffled from (seed, e). */

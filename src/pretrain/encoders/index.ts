@@ -33,7 +33,7 @@ export { ENCODER_PRESETS, encoderSpec } from "./config.js";
 export type { EncoderTrainConfig, EncoderSpec } from "./config.js";
 export { CtcEncoder, ENCODER_FPS, inputWidth, encoderForward, outputFrames, encodeInputs } from "./model.js";
 export type { AnyEncoder } from "./model.js";
-export { openPretrainData } from "./data.js";
+export { encoderOutputFrames, openPretrainData } from "./data.js";
 export type { PretrainData } from "./data.js";
 export { evaluateCtc, evaluateSubwordCtc } from "./evaluate.js";
 export type { CtcScore } from "./evaluate.js";
