@@ -15,6 +15,8 @@
  * "Phone" below means one unit of either kind.
  */
 
+import type { BigramLm } from "./bigram-lm.js";
+
 export interface AlignedUtterance {
   words: ReadonlyArray<readonly [string, number, number]>;
   /** The units with their times (phonemes, or visemes without silence), in order. */
@@ -54,54 +56,6 @@ export function pronunciationsOf(utts: Iterable<AlignedUtterance>, minShare = 0.
     );
   }
   return out;
-}
-
-/** A word-bigram LM with interpolated absolute discounting onto an add-one unigram. */
-export class BigramLm {
-  private constructor(
-    private readonly unigram: Map<string, number>,
-    private readonly unigramTotal: number,
-    private readonly vocabSize: number,
-    private readonly bigram: Map<string, Map<string, number>>,
-    private readonly context: Map<string, { total: number; types: number }>,
-    private readonly discount: number,
-  ) {}
-
-  /** Sentences as word arrays; `<s>` and `</s>` are added. */
-  static fit(sentences: Iterable<readonly string[]>, discount = 0.75): BigramLm {
-    if (!(discount > 0 && discount < 1)) throw new Error(`BigramLm: discount must be in (0, 1), got ${discount}`);
-    const uni = new Map<string, number>();
-    const bi = new Map<string, Map<string, number>>();
-    let total = 0;
-    for (const s of sentences) {
-      const seq = ["<s>", ...s, "</s>"];
-      for (let i = 1; i < seq.length; i++) {
-        const w = seq[i]!;
-        uni.set(w, (uni.get(w) ?? 0) + 1);
-        total++;
-        const m = bi.get(seq[i - 1]!) ?? bi.set(seq[i - 1]!, new Map()).get(seq[i - 1]!)!;
-        m.set(w, (m.get(w) ?? 0) + 1);
-      }
-    }
-    const ctx = new Map<string, { total: number; types: number }>();
-    for (const [h, m] of bi) ctx.set(h, { total: [...m.values()].reduce((a, b) => a + b, 0), types: m.size });
-    return new BigramLm(uni, total, uni.size + 1, bi, ctx, discount);
-  }
-
-  /** log P(w) under the add-one unigram (an unseen word gets the add-one floor). */
-  logUnigram(w: string): number {
-    return Math.log(((this.unigram.get(w) ?? 0) + 1) / (this.unigramTotal + this.vocabSize));
-  }
-
-  /** Natural log of P(w | prev). */
-  logProb(prev: string, w: string): number {
-    const pu = Math.exp(this.logUnigram(w));
-    const c = this.context.get(prev);
-    if (!c) return Math.log(pu);
-    const n = this.bigram.get(prev)!.get(w) ?? 0;
-    const p = Math.max(n - this.discount, 0) / c.total + ((this.discount * c.types) / c.total) * pu;
-    return Math.log(p);
-  }
 }
 
 export interface LexiconDecodeOptions {

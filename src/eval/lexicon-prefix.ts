@@ -35,6 +35,7 @@
  * best next. The next words are found by branch and bound over the pronunciation trie: a node's prefix
  * probability bounds every word below it, so a branch below the n-th best word found is not walked.
  */
+import { lowerBound } from "../util/sorted.js";
 import { CtcPrefixScorer, logAdd, type CtcPrefixState, type PrefixScorer, type PrefixState } from "./ctc-prefix.js";
 
 /**
@@ -120,18 +121,6 @@ function merged(a: CtcPrefixState, b: CtcPrefixState): CtcPrefixState {
 /** ψ of a set of alternatives (their sum). */
 function psiOf(alternatives: readonly CtcPrefixState[]): number {
   return alternatives.reduce((a, s) => logAdd(a, s.score), -Infinity);
-}
-
-/** First index of a sorted array whose item is ≥ key. */
-function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** A lexicon's words, sorted (the words with a given prefix are a contiguous run), made once per lexicon. */

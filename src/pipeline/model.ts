@@ -18,6 +18,8 @@ import { transcribe, type JointCtc } from "../eval/decode.js";
 import { CtcPrefixScorer, MeanPrefixScorer, WeightedPrefixScorer, type PrefixScorer } from "../eval/ctc-prefix.js";
 import type { FeatureSet } from "../features/cache.js";
 import { lexiconScorers, type UnitReader } from "./lexicon-scoring.js";
+import { wordLmScorer } from "./word-lm.js";
+import type { BigramLm } from "../eval/bigram-lm.js";
 import { Rng } from "../util/rng.js";
 import { resultsDir } from "../util/paths.js";
 import type { BpeTokenizer } from "../text/tokenizer.js";
@@ -218,20 +220,35 @@ export interface DecodeSetOptions {
    * (1 − λ − μ)·attention + λ·(auxiliary CTC) + μ·(encoder units through the lexicon).
    */
   lexicon?: { weight: number; reader: UnitReader; features: FeatureSet; unknownLogProb?: number; proposals?: number };
+  /**
+   * Word-LM fusion (eval/word-lm-prefix.ts) with weight β, on top of joint decoding: the joint score
+   * gains β·(word-bigram log-probability of the words spelt). Needs λ + μ > 0.
+   */
+  wordLm?: { weight: number; lm: BigramLm };
 }
 
 /** The beam search's joint scorers and weight for a batch (undefined: attention only). */
-export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: Pick<DecodeSetOptions, "ctcDecodeWeight" | "ctcModalities" | "lexicon" | "preBeam">): JointCtc | undefined {
+export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: Pick<DecodeSetOptions, "ctcDecodeWeight" | "ctcModalities" | "lexicon" | "wordLm" | "preBeam">): JointCtc | undefined {
   const lam = o.ctcDecodeWeight ?? 0;
   const mu = o.lexicon?.weight ?? 0;
+  const beta = o.wordLm?.weight ?? 0;
   if (!(lam >= 0 && mu >= 0 && lam + mu <= 1)) throw new Error(`joint decoding weights must be ≥ 0 with λ + μ ≤ 1, got λ ${lam}, μ ${mu}`);
-  if (lam + mu === 0) return undefined;
+  if (!(beta >= 0 && Number.isFinite(beta))) throw new Error(`word-LM weight must be a number ≥ 0, got ${beta}`);
+  if (lam + mu === 0) {
+    if (beta > 0) throw new Error("word-LM fusion needs joint decoding (λ + μ > 0)");
+    return undefined;
+  }
   const sub = lam > 0 ? ctcScorersOf(model, samples, task, rates, o.ctcModalities) : undefined;
   const lex = mu > 0 ? lexiconScorers(o.lexicon!.reader, o.lexicon!.features, ids, tokenizer, o.lexicon!.unknownLogProb) : undefined;
+  const wlm = beta > 0 ? wordLmScorer(o.wordLm!.lm, tokenizer) : undefined;
+  // the beam search weighs the joint scorer by λ + μ, so the parts' weights are divided by it
   const scorers = samples.map((_, i): PrefixScorer => {
-    if (!lex) return sub![i]!;
-    if (!sub) return lex[i]!;
-    return new WeightedPrefixScorer([sub[i]!, lex[i]!], [lam / (lam + mu), mu / (lam + mu)]);
+    const parts: Array<[PrefixScorer, number]> = [];
+    if (sub) parts.push([sub[i]!, lam]);
+    if (lex) parts.push([lex[i]!, mu]);
+    if (wlm) parts.push([wlm, beta]);
+    if (parts.length === 1) return parts[0]![0];
+    return new WeightedPrefixScorer(parts.map(([s]) => s), parts.map(([, w]) => w / (lam + mu)));
   });
   return { scorers, weight: lam + mu, preBeam: o.preBeam, proposals: mu > 0 ? o.lexicon!.proposals : undefined };
 }

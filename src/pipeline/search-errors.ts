@@ -5,7 +5,8 @@
  *   joint(y) = [(1 − w)·log P_att(y, EOS | x) + w·S(y)] / (|y| + 1)^lp
  *
  * with the attention log-probability by teacher forcing, S the run's joint scorers (auxiliary sub-word
- * CTC at λ, lexicon scoring at μ, w = λ + μ; pipeline/model.ts jointScoring) scored on the whole sequence,
+ * CTC at λ, lexicon scoring at μ, w = λ + μ, and word-LM fusion at β inside S as β/w; pipeline/model.ts
+ * jointScoring) scored on the whole sequence,
  * and lp the length penalty the evaluation used. If the reference scores higher, the model preferred it
  * and the beam search lost it (a search error: a wider search can fix it); if not, the model itself
  * prefers the wrong words (a model error). `npm run probe:search -- <eval json>`.
@@ -21,6 +22,7 @@ import type { Task } from "../models/lora.js";
 import { readCsv } from "../report/csv.js";
 import { disposeSamples, evalSamples, openEvalSet } from "./data.js";
 import { openUnitReader } from "./lexicon-scoring.js";
+import { openWordLm } from "./word-lm.js";
 import { buildModel, jointScoring, readRunConfig, restoreTrained } from "./model.js";
 
 export interface SequenceScore {
@@ -60,6 +62,7 @@ interface EvalJson {
   ctcDecodeWeight?: number;
   ctcHeads?: { use: Array<"audio" | "video"> };
   lexiconDecode?: { weight: number; unknownWordLogProb: number };
+  wordLm?: { weight: number };
   lengthPenalty?: number;
 }
 
@@ -81,6 +84,7 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
   const lam = j.ctcDecodeWeight && j.ctcHeads && j.ctcHeads.use.length > 0 ? j.ctcDecodeWeight : 0;
   const mu = j.lexiconDecode?.weight ?? 0;
   const reader = mu > 0 ? await openUnitReader(cfg.preset, use.audio ? "audio" : "video") : undefined;
+  const wordLm = j.wordLm && j.wordLm.weight > 0 ? { weight: j.wordLm.weight, lm: (await openWordLm(cfg.preset)).lm } : undefined;
   const lp = j.lengthPenalty ?? 1;
   const tok = built.tokenizer;
   const model = built.model;
@@ -95,7 +99,7 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
       const samples = evalSamples(set, [u]);
       try {
         const joint = reader || lam > 0
-          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined })
+          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined, wordLm })
           : undefined;
         const score = (text: string): SequenceScore => {
           const ids = tok.encode(text);

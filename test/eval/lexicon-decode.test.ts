@@ -4,7 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BigramLm, lexiconDecode, pronunciationsOf, type AlignedUtterance } from "../../src/eval/lexicon-decode.js";
+import { BigramLm } from "../../src/eval/bigram-lm.js";
+import { lexiconDecode, pronunciationsOf, type AlignedUtterance } from "../../src/eval/lexicon-decode.js";
 
 const utt = (words: [string, string[]][]): AlignedUtterance => {
   let t = 0;

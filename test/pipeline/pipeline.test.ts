@@ -173,6 +173,30 @@ test("baselines train with the same code; babble evaluation is deterministic", a
     // length penalty 0: the joint score is the weighted sum itself
     assert.ok(Math.abs(r.hypScore.joint - (0.7 * r.hypScore.attention + 0.3 * r.hypScore.scorers)) < 1e-6);
   }
+  // word-LM fusion: named, recorded, refused without joint decoding; probe:search scores with it too
+  const wlm = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, lexiconProposals: 3, lengthPenalty: 0, wordLmWeight: 0.2 }, quiet);
+  assert.ok(wlm.csv.endsWith("asr_16-0_lexdec0.3_prop3_wlm0.2_beam2_lp0.csv"));
+  assert.equal(wlm.wordLm?.weight, 0.2);
+  assert.ok(wlm.wordLm!.sentences > 10 && wlm.wordLm!.source.endsWith("lm_text.txt"));
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, wordLmWeight: 0.2 }, quiet), /needs joint decoding/);
+  const { openWordLm } = await import("../../src/pipeline/word-lm.js");
+  const { lm } = await openWordLm("smoke");
+  const lmOf = (text: string) => {
+    const words = text.split(" ").filter(Boolean);
+    return words.reduce((a, w, k) => a + lm.logProb(k === 0 ? "<s>" : words[k - 1]!, w), 0) + lm.logProb(words.at(-1) ?? "<s>", "</s>");
+  };
+  const seLm = await searchErrors(wlm.json);
+  let compared = 0;
+  for (const r of seLm.rows) {
+    // the reference's scorers: lexicon + (β / μ)·word LM, the joint weight being μ (no auxiliary CTC here)
+    const plain = se.rows.find((x) => x.id === r.id);
+    if (plain) {
+      assert.ok(Math.abs(r.refScore.scorers - (plain.refScore.scorers + (0.2 / 0.3) * lmOf(r.ref))) < 1e-6, r.id);
+      compared++;
+    }
+    assert.equal(r.searchError, r.refScore.joint > r.hypScore.joint);
+  }
+  assert.ok(compared > 0, "an utterance wrong in both evaluations");
   await assert.rejects(searchErrors(join(avsr, "eval", "nothing.json")), /nothing\.json: no such evaluation/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, preBeam: 7 }, quiet), /joint decoding only/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 0.3, preBeam: 1 }, quiet), /integer ≥ 2/);
