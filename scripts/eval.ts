@@ -2,9 +2,9 @@
  * npm run eval -- --run <run-id|run dir> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]
  *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N] [--ctc-decode λ]
  *                 [--lexicon-decode μ [--unknown-word-logp=-100] [--lexicon-proposals n]]
- *                 [--word-lm β] [--pre-beam N] [--length-penalty x]
+ *                 [--word-lm β [--word-lm-proposals m]] [--pre-beam N] [--length-penalty x]
  * Decodes the split with the run's newest checkpoint and writes
- * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_wlm<β>][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
+ * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_wlm<β>[_prop<m>]][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
  * See src/pipeline/eval.ts.
  * `--ctc-decode λ` (runs trained with --ctc-weight > 0): joint CTC/attention decoding with weight λ.
  * `--lexicon-decode μ` (any run): the shipped encoder's phonemes (visemes for VSR) through the training
@@ -12,7 +12,8 @@
  * `--lexicon-proposals n` the lexicon also names n tokens per live beam (its best next pieces) that are
  * scored beside the LLM's pre-beam, so a word the LLM ranks low can still be reached.
  * `--word-lm β` (joint decoding): word-LM fusion, the joint score gains β·(log-probability of the words
- * spelt under a word bigram of the LM text, src/pipeline/word-lm.ts).
+ * spelt under a word bigram of the LM text, src/pipeline/word-lm.ts); with `--word-lm-proposals m` it
+ * also names m tokens per live beam towards its likeliest next words (those the lexicon knows).
  * `--pre-beam N` (joint decoding): the attention continuations of each live beam that are scored
  * (default ceil(1.5·K)); more lets the CTC and lexicon scores reach words attention ranks lower.
  * `--length-penalty x`: a finished hypothesis is ranked by its score / (tokens)^x (default 1, Hugging
@@ -46,6 +47,7 @@ const { values: v } = parseArgs({
     "lexicon-proposals": { type: "string" },
     "length-penalty": { type: "string" },
     "word-lm": { type: "string" },
+    "word-lm-proposals": { type: "string" },
   },
 });
 if (!v.run || !v.task || !v.rates) throw new Error("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
@@ -77,6 +79,7 @@ for (const c of combos) {
     lexiconProposals: v["lexicon-proposals"] !== undefined ? Number(v["lexicon-proposals"]) : undefined,
     lengthPenalty: v["length-penalty"] !== undefined ? Number(v["length-penalty"]) : undefined,
     wordLmWeight: v["word-lm"] !== undefined ? Number(v["word-lm"]) : undefined,
+    wordLmProposals: v["word-lm-proposals"] !== undefined ? Number(v["word-lm-proposals"]) : undefined,
   });
   console.log(JSON.stringify({ run: res.run, task: res.task, rates: res.rates, snr: res.snr, wer: res.wer, cer: res.cer, utterances: res.utterances, seconds: res.seconds, csv: res.csv }));
 }

@@ -79,6 +79,11 @@ export class BigramLm {
     return x;
   }
 
+  /** The words seen in the text, sorted; `</s>` left out. */
+  vocabulary(): readonly string[] {
+    return (this.sortedWords ??= [...this.unigram.keys()].filter((w) => w !== "</s>").sort());
+  }
+
   private unigramOfCount(count: number): number {
     return (count + 1) / (this.unigramTotal + this.vocabSize);
   }
@@ -95,7 +100,7 @@ export class BigramLm {
   private maxCountWithPrefix(prefix: string): number {
     let m = this.maxCounts.get(prefix);
     if (m !== undefined) return m;
-    const words = (this.sortedWords ??= [...this.unigram.keys()].filter((w) => w !== "</s>").sort());
+    const words = this.vocabulary();
     m = 0;
     for (let i = lowerBound(words, prefix); i < words.length && words[i]!.startsWith(prefix); i++) m = Math.max(m, this.unigram.get(words[i]!)!);
     this.maxCounts.set(prefix, m);

@@ -36,6 +36,7 @@
  * probability bounds every word below it, so a branch below the n-th best word found is not walked.
  */
 import { lowerBound } from "../util/sorted.js";
+import { Offers, pieceIndexOf, type PieceIndex } from "./word-pieces.js";
 import { CtcPrefixScorer, logAdd, type CtcPrefixState, type PrefixScorer, type PrefixState } from "./ctc-prefix.js";
 
 /**
@@ -59,6 +60,8 @@ export interface LexiconPrefixOptions {
   unknownLogProb?: number;
   /** Token ids 0 .. vocabSize − 1 are the pieces `propose` may name (without it, it names none). */
   vocabSize?: number;
+  /** The most pieces `propose` names per prefix, whatever the beam search asks for (default: as many as asked). */
+  maxProposals?: number;
 }
 
 /** A node of the pronunciation trie: the unit string from the root (`key`), the words whose pronunciation ends here. */
@@ -87,12 +90,6 @@ function trieOf(lexicon: UnitLexicon): TrieNode {
   }
   tries.set(lexicon, root);
   return root;
-}
-
-/** Token ids by piece text: pieces that start a word (keyed without the marker) and pieces that continue one. */
-interface PieceIndex {
-  readonly start: Map<string, number[]>;
-  readonly cont: Map<string, number[]>;
 }
 
 export interface LexiconPrefixState extends PrefixState {
@@ -198,24 +195,20 @@ export class LexiconPrefixScorer implements PrefixScorer {
    */
   propose(prefix: PrefixState, n: number): number[] {
     const g = prefix as LexiconPrefixState;
+    n = Math.min(n, this.o.maxProposals ?? n);
     if (n <= 0 || g.pendingUnknown || this.o.vocabSize === undefined) return [];
-    const pieces = this.pieceIndex();
-    const best = new Map<number, number>();
-    const offer = (ids: readonly number[] | undefined, x: number) => {
-      for (const id of ids ?? []) if (!(best.get(id)! >= x)) best.set(id, x);
-    };
+    const pieces = (this.pieces ??= pieceIndexOf({ ...this.o, vocabSize: this.o.vocabSize }));
+    const offers = new Offers();
     // pieces that continue the word being spelt
     if (g.pending) {
       for (let i = lowerBound(this.sorted, g.pending); i < this.sorted.length && this.sorted[i]!.startsWith(g.pending); i++) {
-        const w = this.sorted[i]!;
-        const x = this.wordScore(g.alternatives, w);
-        for (let k = g.pending.length + 1; k <= w.length; k++) offer(pieces.cont.get(w.slice(g.pending.length, k)), x);
+        offers.continuations(pieces, g.pending, this.sorted[i]!, this.wordScore(g.alternatives, this.sorted[i]!));
       }
     }
     // word-start pieces of the best next words, once the word being spelt is a complete lexicon word
     const after = g.pending ? this.withWordCached(g.alternatives, g.pending) : g.alternatives;
-    if (after) for (const { word, score } of this.bestWords(after, n)) for (let k = 1; k <= word.length; k++) offer(pieces.start.get(word.slice(0, k)), score);
-    return [...best.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n).map(([id]) => id);
+    if (after) for (const { word, score } of this.bestWords(after, n)) offers.starts(pieces, word, score);
+    return offers.ranked(n);
   }
 
   /** ψ of the alternatives extended by `word` (summed over its pronunciations), cached. */
@@ -270,25 +263,6 @@ export class LexiconPrefixScorer implements PrefixScorer {
     let st = paths.get(key);
     if (!st) paths.set(key, (st = parent.map((s) => this.units.extend(s, u))));
     return st;
-  }
-
-  private pieceIndex(): PieceIndex {
-    if (this.pieces) return this.pieces;
-    const start = new Map<string, number[]>();
-    const cont = new Map<string, number[]>();
-    const ws = this.o.wordStart;
-    for (let id = 0; id < this.o.vocabSize!; id++) {
-      if (id === this.blank) continue;
-      const p = this.o.pieceOf(id);
-      if (!p) continue;
-      const at = p.indexOf(ws);
-      const [map, text] = at === -1 ? [cont, p] : at === 0 && p.indexOf(ws, ws.length) === -1 ? [start, p.slice(ws.length)] : [undefined, ""];
-      if (!map || !text) continue;
-      const ids = map.get(text);
-      if (ids) ids.push(id);
-      else map.set(text, [id]);
-    }
-    return (this.pieces = { start, cont });
   }
 
   /** The state after `word` is complete (`charged`: it was already charged as unknown). */

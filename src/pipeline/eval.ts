@@ -82,6 +82,8 @@ export interface EvalParams {
    * of the words spelt under a word bigram of the LM text). Needs joint decoding (λ + μ > 0).
    */
   wordLmWeight?: number;
+  /** Word-LM fusion: tokens per live beam that the word LM proposes (towards its likeliest next words that the lexicon knows); 0/absent: none. */
+  wordLmProposals?: number;
 }
 
 export interface EvalResult {
@@ -108,7 +110,7 @@ export interface EvalResult {
   /** Present when lexicon scoring was asked for: μ, the units' modality and the lexicon's size. */
   lexiconDecode?: { weight: number; modality: "audio" | "video"; words: number; unknownWordLogProb: number; proposals: number };
   /** Present when word-LM fusion was asked for: β and the LM's text. */
-  wordLm?: { weight: number; sentences: number; source: string };
+  wordLm?: { weight: number; sentences: number; source: string; proposals: number };
   /** Present when a pre-beam was given (joint decoding). */
   preBeam?: number;
   /** Present when a length penalty was given (default 1: scores divided by the token count). */
@@ -152,6 +154,9 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const wordLmWeight = p.wordLmWeight ?? 0;
   if (!(Number.isFinite(wordLmWeight) && wordLmWeight >= 0)) throw new Error(`wordLmWeight must be a number ≥ 0, got ${p.wordLmWeight}`);
   if (wordLmWeight > 0 && joint + lexWeight === 0) throw new Error("wordLmWeight needs joint decoding (give ctcDecodeWeight or lexiconDecodeWeight)");
+  const wordLmProposals = p.wordLmProposals ?? 0;
+  if (!(Number.isInteger(wordLmProposals) && wordLmProposals >= 0)) throw new Error(`wordLmProposals must be an integer ≥ 0, got ${p.wordLmProposals}`);
+  if (wordLmProposals > 0 && !(wordLmWeight > 0)) throw new Error("wordLmProposals needs word-LM fusion (wordLmWeight > 0)");
   if (p.lengthPenalty !== undefined && !Number.isFinite(p.lengthPenalty)) throw new Error(`lengthPenalty must be a number, got ${p.lengthPenalty}`);
   if (p.preBeam !== undefined && !(Number.isInteger(p.preBeam) && p.preBeam >= 2)) throw new Error(`preBeam must be an integer ≥ 2, got ${p.preBeam}`);
   if (p.preBeam !== undefined && joint + lexWeight === 0) throw new Error("preBeam applies to joint decoding only (give ctcDecodeWeight or lexiconDecodeWeight)");
@@ -170,8 +175,8 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (reader && !lexFeatures) throw new Error(`lexicon scoring needs the cached ${lexModality} features (run ${cfg.runId} reads the ${lexModality} from elsewhere)`);
   if (reader) log(`[eval] lexicon scoring, μ ${lexWeight}: ${lexModality} encoder units, ${reader.lexicon.size} training words${proposals ? `, ${proposals} proposals per beam` : ""}${reader.dropped ? ` (${reader.dropped} pronunciations with units outside the head left out)` : ""}`);
   const wordLm = wordLmWeight > 0 ? await openWordLm(cfg.preset) : undefined;
-  if (wordLm) log(`[eval] word-LM fusion, β ${wordLmWeight}: word bigram of ${wordLm.sentences} sentences (${repoRelative(wordLm.source)})`);
-  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, lexProposals: proposals, wordLm: wordLmWeight, beam, preBeam: p.preBeam, lengthPenalty: p.lengthPenalty, split });
+  if (wordLm) log(`[eval] word-LM fusion, β ${wordLmWeight}: word bigram of ${wordLm.sentences} sentences (${repoRelative(wordLm.source)})${wordLmProposals ? `, ${wordLmProposals} proposals per beam` : ""}`);
+  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, lexProposals: proposals, wordLm: wordLmWeight, wordLmProposals, beam, preBeam: p.preBeam, lengthPenalty: p.lengthPenalty, split });
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
   const hyps = decodeUtterances(
     built.model,
@@ -180,7 +185,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     utts,
     p.task,
     p.rates,
-    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, preBeam: p.preBeam, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb, proposals } : undefined, wordLm: wordLm ? { weight: wordLmWeight, lm: wordLm.lm } : undefined },
+    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, preBeam: p.preBeam, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb, proposals } : undefined, wordLm: wordLm ? { weight: wordLmWeight, lm: wordLm.lm, proposals: wordLmProposals } : undefined },
     (done) => progress.update(done),
   );
   const pairs = utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! }));
@@ -218,7 +223,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     maxNewTokens,
     ...(joint > 0 ? { ctcDecodeWeight: joint, ctcHeads: heads } : {}),
     ...(reader ? { lexiconDecode: { weight: lexWeight, modality: lexModality, words: reader.lexicon.size, unknownWordLogProb, proposals } } : {}),
-    ...(wordLm ? { wordLm: { weight: wordLmWeight, sentences: wordLm.sentences, source: repoRelative(wordLm.source) } } : {}),
+    ...(wordLm ? { wordLm: { weight: wordLmWeight, sentences: wordLm.sentences, source: repoRelative(wordLm.source), proposals: wordLmProposals } } : {}),
     ...(p.preBeam !== undefined ? { preBeam: p.preBeam } : {}),
     ...(p.lengthPenalty !== undefined ? { lengthPenalty: p.lengthPenalty } : {}),
     checkpointStep: step,

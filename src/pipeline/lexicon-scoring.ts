@@ -72,7 +72,7 @@ export async function openUnitReader(preset: string, modality: EncoderModality):
 }
 
 /** One lexicon scorer per id, on the unit head's log-probabilities over its cached features in `set`. */
-export function lexiconScorers(reader: UnitReader, set: FeatureSet, ids: readonly string[], tokenizer: BpeTokenizer, unknownLogProb?: number): LexiconPrefixScorer[] {
+export function lexiconScorers(reader: UnitReader, set: FeatureSet, ids: readonly string[], tokenizer: BpeTokenizer, unknownLogProb?: number, maxProposals?: number): LexiconPrefixScorer[] {
   const pieceOf = (id: number) => tokenizer.pieceText(id);
   return ids.map((id) => {
     const f = set.get(id);
@@ -80,6 +80,6 @@ export function lexiconScorers(reader: UnitReader, set: FeatureSet, ids: readonl
     const data = lp.dataSync() as Float32Array;
     lp.dispose();
     const units = new CtcPrefixScorer(data, reader.classes, 0);
-    return new LexiconPrefixScorer(units, reader.lexicon, { pieceOf, wordStart: WORD_START, blank: PAD_ID, unknownLogProb, vocabSize: tokenizer.size });
+    return new LexiconPrefixScorer(units, reader.lexicon, { pieceOf, wordStart: WORD_START, blank: PAD_ID, unknownLogProb, vocabSize: tokenizer.size, maxProposals });
   });
 }

@@ -224,7 +224,7 @@ export interface DecodeSetOptions {
    * Word-LM fusion (eval/word-lm-prefix.ts) with weight β, on top of joint decoding: the joint score
    * gains β·(word-bigram log-probability of the words spelt). Needs λ + μ > 0.
    */
-  wordLm?: { weight: number; lm: BigramLm };
+  wordLm?: { weight: number; lm: BigramLm; proposals?: number };
 }
 
 /** The beam search's joint scorers and weight for a batch (undefined: attention only). */
@@ -239,8 +239,11 @@ export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples:
     return undefined;
   }
   const sub = lam > 0 ? ctcScorersOf(model, samples, task, rates, o.ctcModalities) : undefined;
-  const lex = mu > 0 ? lexiconScorers(o.lexicon!.reader, o.lexicon!.features, ids, tokenizer, o.lexicon!.unknownLogProb) : undefined;
-  const wlm = beta > 0 ? wordLmScorer(o.wordLm!.lm, tokenizer) : undefined;
+  const lexProposals = mu > 0 ? (o.lexicon!.proposals ?? 0) : 0;
+  const lmProposals = beta > 0 ? (o.wordLm!.proposals ?? 0) : 0;
+  const lex = mu > 0 ? lexiconScorers(o.lexicon!.reader, o.lexicon!.features, ids, tokenizer, o.lexicon!.unknownLogProb, lexProposals) : undefined;
+  // the word LM aims its proposals at words the lexicon can score (another would cost the unknown-word penalty)
+  const wlm = beta > 0 ? wordLmScorer(o.wordLm!.lm, tokenizer, { proposals: lmProposals, words: o.lexicon?.reader.lexicon.keys() }) : undefined;
   // the beam search weighs the joint scorer by λ + μ, so the parts' weights are divided by it
   const scorers = samples.map((_, i): PrefixScorer => {
     const parts: Array<[PrefixScorer, number]> = [];
@@ -250,7 +253,8 @@ export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples:
     if (parts.length === 1) return parts[0]![0];
     return new WeightedPrefixScorer(parts.map(([s]) => s), parts.map(([, w]) => w / (lam + mu)));
   });
-  return { scorers, weight: lam + mu, preBeam: o.preBeam, proposals: mu > 0 ? o.lexicon!.proposals : undefined };
+  const proposals = Math.max(lexProposals, lmProposals);
+  return { scorers, weight: lam + mu, preBeam: o.preBeam, proposals: proposals > 0 ? proposals : undefined };
 }
 
 function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, modalities?: ReadonlyArray<"audio" | "video">): PrefixScorer[] {

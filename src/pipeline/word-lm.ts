@@ -31,7 +31,10 @@ export function openWordLm(preset: string): Promise<WordLm> {
   return lm;
 }
 
-/** A word-LM prefix scorer over the tokeniser's pieces (one serves every hypothesis of a batch). */
-export function wordLmScorer(lm: BigramLm, tokenizer: BpeTokenizer): WordLmPrefixScorer {
-  return new WordLmPrefixScorer(lm, { pieceOf: (id) => tokenizer.pieceText(id), wordStart: WORD_START, blank: PAD_ID });
+/**
+ * A word-LM prefix scorer over the tokeniser's pieces (one serves every hypothesis of a batch), naming
+ * up to `proposals` pieces per prefix towards the likeliest of `words` (default: the LM's vocabulary).
+ */
+export function wordLmScorer(lm: BigramLm, tokenizer: BpeTokenizer, o: { proposals?: number; words?: Iterable<string> } = {}): WordLmPrefixScorer {
+  return new WordLmPrefixScorer(lm, { pieceOf: (id) => tokenizer.pieceText(id), wordStart: WORD_START, blank: PAD_ID, vocabSize: tokenizer.size, maxProposals: o.proposals ?? 0, words: o.words });
 }

@@ -75,3 +75,26 @@ test("word-LM scorer: tokens without text leave the state, a bare marker ends a 
   assert.ok(Math.abs(scores(weighted, ids("▁the ▁ca t")).final - 0.4 * plain.final) < 1e-12);
   assert.throws(() => new WordLmPrefixScorer(lm, { pieceOf: () => "", wordStart: "", blank: 0 }), /word-start/);
 });
+
+test("word-LM proposals: word starts of the likeliest next words, continuations towards the likeliest words, within its word list", () => {
+  const o = { pieceOf: (id: number) => PIECES[id]!, wordStart: "▁", blank: 0, vocabSize: PIECES.length };
+  const prop = new WordLmPrefixScorer(lm, { ...o, maxProposals: 4 });
+  const after = (s: WordLmPrefixScorer, t: string) => t.split(" ").reduce((g, p) => s.extend(g, PIECES.indexOf(p)), s.initial());
+  const names = (ids: number[]) => ids.map((i) => PIECES[i]);
+  // after "the": "cat" (2 of 3) and "car" (1) both start with "▁ca"; the other starts are ranked by P(w | the)
+  const next = names(prop.propose(after(prop, "▁the"), 4));
+  assert.equal(next[0], "▁ca");
+  const rank = (w: string) => lm.logProb("the", w);
+  assert.ok(rank("cat") > rank("the") && rank("cat") > rank("sat"));
+  // "▁ca" spelt: "t" (cat) before "r" (car); no word starts while "ca" is no word
+  assert.deepEqual(names(prop.propose(after(prop, "▁the ▁ca"), 4)), ["t", "r"]);
+  // a word list leaves out what the other scorers do not know
+  const onlyCar = new WordLmPrefixScorer(lm, { ...o, maxProposals: 4, words: ["car", "sat"] });
+  assert.deepEqual(names(onlyCar.propose(after(onlyCar, "▁the ▁ca"), 4)), ["r"]);
+  // once "cat" is a word, the next words' starts come too: "▁sat" after "cat"
+  assert.ok(names(prop.propose(after(prop, "▁the ▁ca t"), 4)).includes("▁sat"));
+  // the beam search's count is capped by maxProposals; none by default or without the vocabulary size
+  assert.equal(prop.propose(after(prop, "▁the"), 1).length, 1);
+  assert.deepEqual(new WordLmPrefixScorer(lm, o).propose(after(prop, "▁the"), 4), []);
+  assert.deepEqual(new WordLmPrefixScorer(lm, { ...o, vocabSize: undefined, maxProposals: 4 }).propose(after(prop, "▁the"), 4), []);
+});

@@ -174,9 +174,11 @@ test("baselines train with the same code; babble evaluation is deterministic", a
     assert.ok(Math.abs(r.hypScore.joint - (0.7 * r.hypScore.attention + 0.3 * r.hypScore.scorers)) < 1e-6);
   }
   // word-LM fusion: named, recorded, refused without joint decoding; probe:search scores with it too
-  const wlm = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, lexiconProposals: 3, lengthPenalty: 0, wordLmWeight: 0.2 }, quiet);
-  assert.ok(wlm.csv.endsWith("asr_16-0_lexdec0.3_prop3_wlm0.2_beam2_lp0.csv"));
+  const wlm = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, lexiconProposals: 3, lengthPenalty: 0, wordLmWeight: 0.2, wordLmProposals: 2 }, quiet);
+  assert.ok(wlm.csv.endsWith("asr_16-0_lexdec0.3_prop3_wlm0.2_prop2_beam2_lp0.csv"));
   assert.equal(wlm.wordLm?.weight, 0.2);
+  assert.equal(wlm.wordLm?.proposals, 2);
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 0.3, wordLmProposals: 2 }, quiet), /needs word-LM fusion/);
   assert.ok(wlm.wordLm!.sentences > 10 && wlm.wordLm!.source.endsWith("lm_text.txt"));
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, wordLmWeight: 0.2 }, quiet), /needs joint decoding/);
   const { openWordLm } = await import("../../src/pipeline/word-lm.js");
