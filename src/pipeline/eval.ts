@@ -167,6 +167,8 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   // joint decoding uses the heads whose rate holds the training transcripts (pipeline/ctc-coverage.ts)
   const heads = joint > 0 ? await ctcHeadsOf(cfg.preset, p.task, p.rates, built.tokenizer) : undefined;
   if (heads) log(`[eval] joint CTC decoding, λ ${joint}: heads ${heads.use.join(" + ") || "none (attention only)"}; training transcripts that fit: ${Object.entries(heads.coverage).map(([m, c]) => `${m} ${(100 * c!).toFixed(1)} %`).join(", ")}`);
+  // the auxiliary CTC joins only through heads that pass the coverage rule: without one and without lexicon scoring there is no joint search for the word LM
+  if (wordLmWeight > 0 && lexWeight === 0 && !(heads && heads.use.length > 0)) throw new Error(`wordLmWeight needs joint decoding, and no CTC head of ${cfg.runId} holds ≥ 90 % of the training transcripts at ${p.task} ${p.rates.audio},${p.rates.video}: add lexicon scoring (lexiconDecodeWeight)`);
   const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
   const utts = set.utterances;
   const lexModality = use.audio ? "audio" : "video";

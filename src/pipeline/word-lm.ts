@@ -27,6 +27,8 @@ export function openWordLm(preset: string): Promise<WordLm> {
   if (!lm) {
     lm = readLmText(preset).then((t) => ({ lm: BigramLm.fit(t.lines.map((l) => l.split(" "))), sentences: t.lines.length, source: t.source }));
     fitted.set(preset, lm);
+    // a failed read is not remembered (a notebook kernel may fix the corpus and call again)
+    lm.catch(() => fitted.delete(preset));
   }
   return lm;
 }
