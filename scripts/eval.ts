@@ -2,15 +2,17 @@
  * npm run eval -- --run <run-id|run dir> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]
  *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N] [--ctc-decode λ]
  *                 [--lexicon-decode μ [--unknown-word-logp=-100] [--lexicon-proposals n]]
- *                 [--word-lm β [--word-lm-proposals m]] [--pre-beam N] [--length-penalty x]
+ *                 [--video-lexicon-decode μv] [--word-lm β [--word-lm-proposals m]] [--pre-beam N] [--length-penalty x]
  * Decodes the split with the run's newest checkpoint and writes
- * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_wlm<β>[_prop<m>]][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
+ * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_vlex<μv>][_wlm<β>[_prop<m>]][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
  * See src/pipeline/eval.ts.
  * `--ctc-decode λ` (runs trained with --ctc-weight > 0): joint CTC/attention decoding with weight λ.
  * `--lexicon-decode μ` (any run): the shipped encoder's phonemes (visemes for VSR) through the training
  * lexicon score each completed word (src/pipeline/lexicon-scoring.ts); λ + μ ≤ 1. With
  * `--lexicon-proposals n` the lexicon also names n tokens per live beam (its best next pieces) that are
  * scored beside the LLM's pre-beam, so a word the LLM ranks low can still be reached.
+ * `--video-lexicon-decode μv` (AVSR): a second lexicon stream, the shipped video encoder's visemes
+ * through the same words' viseme pronunciations, beside the audio phonemes; λ + μ + μv ≤ 1.
  * `--word-lm β` (joint decoding): word-LM fusion, the joint score gains β·(log-probability of the words
  * spelt under a word bigram of the LM text, src/pipeline/word-lm.ts); with `--word-lm-proposals m` it
  * also names m tokens per live beam towards its likeliest next words (those the lexicon knows).
@@ -45,6 +47,7 @@ const { values: v } = parseArgs({
     "unknown-word-logp": { type: "string" },
     "pre-beam": { type: "string" },
     "lexicon-proposals": { type: "string" },
+    "video-lexicon-decode": { type: "string" },
     "length-penalty": { type: "string" },
     "word-lm": { type: "string" },
     "word-lm-proposals": { type: "string" },
@@ -77,6 +80,7 @@ for (const c of combos) {
     unknownWordLogProb: v["unknown-word-logp"] !== undefined ? Number(v["unknown-word-logp"]) : undefined,
     preBeam: v["pre-beam"] !== undefined ? Number(v["pre-beam"]) : undefined,
     lexiconProposals: v["lexicon-proposals"] !== undefined ? Number(v["lexicon-proposals"]) : undefined,
+    videoLexiconDecodeWeight: v["video-lexicon-decode"] !== undefined ? Number(v["video-lexicon-decode"]) : undefined,
     lengthPenalty: v["length-penalty"] !== undefined ? Number(v["length-penalty"]) : undefined,
     wordLmWeight: v["word-lm"] !== undefined ? Number(v["word-lm"]) : undefined,
     wordLmProposals: v["word-lm-proposals"] !== undefined ? Number(v["word-lm-proposals"]) : undefined,

@@ -2,7 +2,7 @@
  * The name of an evaluation's files, results/runs/<run-id>/eval/<name>.{csv,json}: written by
  * pipeline/eval.ts and looked up by the experiment plan (experiments/plan.ts), so both use this one.
  *
- *   <task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>][_lexdec<μ>[_unk<logp>][_prop<n>]][_wlm<β>[_prop<m>]][_beam<K>][_pre<N>][_lp<x>][_<split>]
+ *   <task>_<a>-<v>[_<noise><snr>][_ctcdec<λ>][_lexdec<μ>[_unk<logp>][_prop<n>]][_vlex<μv>][_wlm<β>[_prop<m>]][_beam<K>][_pre<N>][_lp<x>][_<split>]
  *
  * The rate of a modality the task does not use is written as 0 (asr_4-0, vsr_0-2, avsr_4-2); the test
  * split's files carry no split name (the tables read them), another split's say which, so tuning on
@@ -26,6 +26,8 @@ export interface EvalFileSpec {
   lexUnknown?: number;
   /** Lexicon proposals per live beam (eval/lexicon-prefix.ts propose); 0/undefined = none. */
   lexProposals?: number;
+  /** μv of the second, visual lexicon stream of AVSR (the video encoder's visemes); 0/undefined = none. */
+  videoLexDecode?: number;
   /** β of word-LM fusion (eval/word-lm-prefix.ts); 0/undefined = none. */
   wordLm?: number;
   /** Word-LM proposals per live beam (eval/word-lm-prefix.ts propose); 0/undefined = none. */
@@ -51,6 +53,7 @@ export function evalFileName(s: EvalFileSpec): string {
   if (s.lexDecode) name += `_lexdec${s.lexDecode}`;
   if (s.lexDecode && s.lexUnknown !== undefined) name += `_unk${s.lexUnknown}`;
   if (s.lexDecode && s.lexProposals) name += `_prop${s.lexProposals}`;
+  if (s.videoLexDecode) name += `_vlex${s.videoLexDecode}`;
   if (s.wordLm) name += `_wlm${s.wordLm}`;
   if (s.wordLm && s.wordLmProposals) name += `_prop${s.wordLmProposals}`;
   if (s.beam !== undefined && s.beam !== DEFAULT_BEAM_WIDTH) name += `_beam${s.beam}`;

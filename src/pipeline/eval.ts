@@ -68,6 +68,11 @@ export interface EvalParams {
    * through the training lexicon, audio for ASR and AVSR, video for VSR. Any run; λ + μ ≤ 1.
    */
   lexiconDecodeWeight?: number;
+  /**
+   * AVSR: μv of a second lexicon stream, the shipped video encoder's visemes through the training
+   * words' viseme pronunciations, beside the audio one (0/absent: none); λ + μ + μv ≤ 1.
+   */
+  videoLexiconDecodeWeight?: number;
   /** Log-probability of a word without a pronunciation under lexicon scoring (default DEFAULT_UNKNOWN_LOGP, −100). */
   unknownWordLogProb?: number;
   /** Joint decoding: attention continuations per live beam that are scored (default ceil(1.5·beam), eval/decode.ts). */
@@ -109,6 +114,8 @@ export interface EvalResult {
   ctcHeads?: CtcHeads;
   /** Present when lexicon scoring was asked for: μ, the units' modality and the lexicon's size. */
   lexiconDecode?: { weight: number; modality: "audio" | "video"; words: number; unknownWordLogProb: number; proposals: number };
+  /** Present when the video lexicon stream was asked for (AVSR): μv and its lexicon's size. */
+  videoLexiconDecode?: { weight: number; words: number; unknownWordLogProb: number };
   /** Present when word-LM fusion was asked for: β and the LM's text. */
   wordLm?: { weight: number; sentences: number; source: string; proposals: number };
   /** Present when a pre-beam was given (joint decoding). */
@@ -147,13 +154,16 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (!(joint >= 0 && joint <= 1)) throw new Error(`ctcDecodeWeight must be in [0, 1], got ${p.ctcDecodeWeight}`);
   const lexWeight = p.lexiconDecodeWeight ?? 0;
   if (!(lexWeight >= 0 && joint + lexWeight <= 1)) throw new Error(`lexiconDecodeWeight must be ≥ 0 with ctcDecodeWeight + lexiconDecodeWeight ≤ 1, got ${p.lexiconDecodeWeight} (λ ${joint})`);
+  const videoLexWeight = p.videoLexiconDecodeWeight ?? 0;
+  if (!(videoLexWeight >= 0 && joint + lexWeight + videoLexWeight <= 1)) throw new Error(`videoLexiconDecodeWeight must be ≥ 0 with ctcDecodeWeight + lexiconDecodeWeight + videoLexiconDecodeWeight ≤ 1, got ${p.videoLexiconDecodeWeight} (λ ${joint}, μ ${lexWeight})`);
+  if (videoLexWeight > 0 && p.task !== "avsr") throw new Error(`videoLexiconDecodeWeight is a second lexicon stream for AVSR; ${p.task} has one modality (use lexiconDecodeWeight)`);
   const unknownWordLogProb = p.unknownWordLogProb ?? DEFAULT_UNKNOWN_LOGP;
   const proposals = p.lexiconProposals ?? 0;
   if (!(Number.isInteger(proposals) && proposals >= 0)) throw new Error(`lexiconProposals must be an integer ≥ 0, got ${p.lexiconProposals}`);
   if (proposals > 0 && !(lexWeight > 0)) throw new Error("lexiconProposals needs lexicon scoring (lexiconDecodeWeight > 0)");
   const wordLmWeight = p.wordLmWeight ?? 0;
   if (!(Number.isFinite(wordLmWeight) && wordLmWeight >= 0)) throw new Error(`wordLmWeight must be a number ≥ 0, got ${p.wordLmWeight}`);
-  if (wordLmWeight > 0 && joint + lexWeight === 0) throw new Error("wordLmWeight needs joint decoding (give ctcDecodeWeight or lexiconDecodeWeight)");
+  if (wordLmWeight > 0 && joint + lexWeight + videoLexWeight === 0) throw new Error("wordLmWeight needs joint decoding (give ctcDecodeWeight or lexiconDecodeWeight)");
   const wordLmProposals = p.wordLmProposals ?? 0;
   if (!(Number.isInteger(wordLmProposals) && wordLmProposals >= 0)) throw new Error(`wordLmProposals must be an integer ≥ 0, got ${p.wordLmProposals}`);
   if (wordLmProposals > 0 && !(wordLmWeight > 0)) throw new Error("wordLmProposals needs word-LM fusion (wordLmWeight > 0)");
@@ -168,7 +178,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const heads = joint > 0 ? await ctcHeadsOf(cfg.preset, p.task, p.rates, built.tokenizer) : undefined;
   if (heads) log(`[eval] joint CTC decoding, λ ${joint}: heads ${heads.use.join(" + ") || "none (attention only)"}; training transcripts that fit: ${Object.entries(heads.coverage).map(([m, c]) => `${m} ${(100 * c!).toFixed(1)} %`).join(", ")}`);
   // the auxiliary CTC joins only through heads that pass the coverage rule: without one and without lexicon scoring there is no joint search for the word LM
-  if (wordLmWeight > 0 && lexWeight === 0 && !(heads && heads.use.length > 0)) throw new Error(`wordLmWeight needs joint decoding, and no CTC head of ${cfg.runId} holds ≥ 90 % of the training transcripts at ${p.task} ${p.rates.audio},${p.rates.video}: add lexicon scoring (lexiconDecodeWeight)`);
+  if (wordLmWeight > 0 && lexWeight + videoLexWeight === 0 && !(heads && heads.use.length > 0)) throw new Error(`wordLmWeight needs joint decoding, and no CTC head of ${cfg.runId} holds ≥ 90 % of the training transcripts at ${p.task} ${p.rates.audio},${p.rates.video}: add lexicon scoring (lexiconDecodeWeight)`);
   const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
   const utts = set.utterances;
   const lexModality = use.audio ? "audio" : "video";
@@ -176,9 +186,12 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const lexFeatures = lexModality === "audio" ? set.audio : set.video;
   if (reader && !lexFeatures) throw new Error(`lexicon scoring needs the cached ${lexModality} features (run ${cfg.runId} reads the ${lexModality} from elsewhere)`);
   if (reader) log(`[eval] lexicon scoring, μ ${lexWeight}: ${lexModality} encoder units, ${reader.lexicon.size} training words${proposals ? `, ${proposals} proposals per beam` : ""}${reader.dropped ? ` (${reader.dropped} pronunciations with units outside the head left out)` : ""}`);
+  const videoReader = videoLexWeight > 0 ? await openUnitReader(cfg.preset, "video") : undefined;
+  if (videoReader && !set.video) throw new Error(`the video lexicon stream needs the cached video features (run ${cfg.runId} reads the video from elsewhere)`);
+  if (videoReader) log(`[eval] video lexicon stream, μv ${videoLexWeight}: video encoder units, ${videoReader.lexicon.size} training words`);
   const wordLm = wordLmWeight > 0 ? await openWordLm(cfg.preset) : undefined;
   if (wordLm) log(`[eval] word-LM fusion, β ${wordLmWeight}: word bigram of ${wordLm.sentences} sentences (${repoRelative(wordLm.source)})${wordLmProposals ? `, ${wordLmProposals} proposals per beam` : ""}`);
-  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, lexProposals: proposals, wordLm: wordLmWeight, wordLmProposals, beam, preBeam: p.preBeam, lengthPenalty: p.lengthPenalty, split });
+  const name = evalFileName({ task: p.task, rates: p.rates, snr, noise: p.noise ?? "babble", ctcDecode: joint, lexDecode: lexWeight, lexUnknown: p.unknownWordLogProb, lexProposals: proposals, videoLexDecode: videoLexWeight, wordLm: wordLmWeight, wordLmProposals, beam, preBeam: p.preBeam, lengthPenalty: p.lengthPenalty, split });
   const progress = new Progress(utts.length, { unit: "utt", label: `eval ${cfg.runId} ${name}`, write: log, intervalMs: 5000 });
   const hyps = decodeUtterances(
     built.model,
@@ -187,7 +200,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     utts,
     p.task,
     p.rates,
-    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, preBeam: p.preBeam, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb, proposals } : undefined, wordLm: wordLm ? { weight: wordLmWeight, lm: wordLm.lm, proposals: wordLmProposals } : undefined },
+    { beamWidth: beam, maxNewTokens, batchSize: p.batchSize ?? (beam > 1 ? 16 : 32), lengthPenalty: p.lengthPenalty, preBeam: p.preBeam, ctcDecodeWeight: heads && heads.use.length > 0 ? joint : undefined, ctcModalities: heads?.use, lexicon: reader ? { weight: lexWeight, reader, features: lexFeatures!, unknownLogProb: unknownWordLogProb, proposals } : undefined, videoLexicon: videoReader ? { weight: videoLexWeight, reader: videoReader, features: set.video!, unknownLogProb: unknownWordLogProb } : undefined, wordLm: wordLm ? { weight: wordLmWeight, lm: wordLm.lm, proposals: wordLmProposals } : undefined },
     (done) => progress.update(done),
   );
   const pairs = utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! }));
@@ -225,6 +238,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     maxNewTokens,
     ...(joint > 0 ? { ctcDecodeWeight: joint, ctcHeads: heads } : {}),
     ...(reader ? { lexiconDecode: { weight: lexWeight, modality: lexModality, words: reader.lexicon.size, unknownWordLogProb, proposals } } : {}),
+    ...(videoReader ? { videoLexiconDecode: { weight: videoLexWeight, words: videoReader.lexicon.size, unknownWordLogProb } } : {}),
     ...(wordLm ? { wordLm: { weight: wordLmWeight, sentences: wordLm.sentences, source: repoRelative(wordLm.source), proposals: wordLmProposals } } : {}),
     ...(p.preBeam !== undefined ? { preBeam: p.preBeam } : {}),
     ...(p.lengthPenalty !== undefined ? { lengthPenalty: p.lengthPenalty } : {}),
@@ -238,6 +252,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   built.model.dispose();
   built.audio.audioTransform?.dispose();
   reader?.dispose();
+  videoReader?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);
   return result;
 }

@@ -221,6 +221,12 @@ export interface DecodeSetOptions {
    */
   lexicon?: { weight: number; reader: UnitReader; features: FeatureSet; unknownLogProb?: number; proposals?: number };
   /**
+   * AVSR: a second lexicon stream with weight μv, the video encoder's visemes through the same words'
+   * viseme pronunciations (it proposes nothing). The joint score becomes
+   * (1 − λ − μ − μv)·attention + λ·(auxiliary CTC) + μ·(audio units) + μv·(video units).
+   */
+  videoLexicon?: { weight: number; reader: UnitReader; features: FeatureSet; unknownLogProb?: number };
+  /**
    * Word-LM fusion (eval/word-lm-prefix.ts) with weight β, on top of joint decoding: the joint score
    * gains β·(word-bigram log-probability of the words spelt). Needs λ + μ > 0.
    */
@@ -228,13 +234,16 @@ export interface DecodeSetOptions {
 }
 
 /** The beam search's joint scorers and weight for a batch (undefined: attention only). */
-export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: Pick<DecodeSetOptions, "ctcDecodeWeight" | "ctcModalities" | "lexicon" | "wordLm" | "preBeam">): JointCtc | undefined {
+export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples: readonly AvsrSample[], ids: readonly string[], task: Task, rates: Rates, o: Pick<DecodeSetOptions, "ctcDecodeWeight" | "ctcModalities" | "lexicon" | "videoLexicon" | "wordLm" | "preBeam">): JointCtc | undefined {
   const lam = o.ctcDecodeWeight ?? 0;
   const mu = o.lexicon?.weight ?? 0;
+  const muV = o.videoLexicon?.weight ?? 0;
   const beta = o.wordLm?.weight ?? 0;
-  if (!(lam >= 0 && mu >= 0 && lam + mu <= 1)) throw new Error(`joint decoding weights must be ≥ 0 with λ + μ ≤ 1, got λ ${lam}, μ ${mu}`);
+  const w = lam + mu + muV;
+  if (!(lam >= 0 && mu >= 0 && muV >= 0 && w <= 1)) throw new Error(`joint decoding weights must be ≥ 0 with λ + μ + μv ≤ 1, got λ ${lam}, μ ${mu}, μv ${muV}`);
   if (!(beta >= 0 && Number.isFinite(beta))) throw new Error(`word-LM weight must be a number ≥ 0, got ${beta}`);
-  if (lam + mu === 0) {
+  if (muV > 0 && task !== "avsr") throw new Error(`the video lexicon stream is for AVSR (the lexicon of ${task} already reads its one modality), got task ${task}`);
+  if (w === 0) {
     if (beta > 0) throw new Error("word-LM fusion needs joint decoding (λ + μ > 0)");
     return undefined;
   }
@@ -242,19 +251,21 @@ export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples:
   const lexProposals = mu > 0 ? (o.lexicon!.proposals ?? 0) : 0;
   const lmProposals = beta > 0 ? (o.wordLm!.proposals ?? 0) : 0;
   const lex = mu > 0 ? lexiconScorers(o.lexicon!.reader, o.lexicon!.features, ids, tokenizer, o.lexicon!.unknownLogProb, lexProposals) : undefined;
+  const vlex = muV > 0 ? lexiconScorers(o.videoLexicon!.reader, o.videoLexicon!.features, ids, tokenizer, o.videoLexicon!.unknownLogProb) : undefined;
   // the word LM aims its proposals at words the lexicon can score (another would cost the unknown-word penalty)
-  const wlm = beta > 0 ? wordLmScorer(o.wordLm!.lm, tokenizer, { proposals: lmProposals, words: o.lexicon?.reader.lexicon.keys() }) : undefined;
-  // the beam search weighs the joint scorer by λ + μ, so the parts' weights are divided by it
+  const wlm = beta > 0 ? wordLmScorer(o.wordLm!.lm, tokenizer, { proposals: lmProposals, words: (o.lexicon ?? o.videoLexicon)?.reader.lexicon.keys() }) : undefined;
+  // the beam search weighs the joint scorer by w = λ + μ + μv, so the parts' weights are divided by it
   const scorers = samples.map((_, i): PrefixScorer => {
     const parts: Array<[PrefixScorer, number]> = [];
     if (sub) parts.push([sub[i]!, lam]);
     if (lex) parts.push([lex[i]!, mu]);
+    if (vlex) parts.push([vlex[i]!, muV]);
     if (wlm) parts.push([wlm, beta]);
     if (parts.length === 1) return parts[0]![0];
-    return new WeightedPrefixScorer(parts.map(([s]) => s), parts.map(([, w]) => w / (lam + mu)));
+    return new WeightedPrefixScorer(parts.map(([s]) => s), parts.map(([, x]) => x / w));
   });
   const proposals = Math.max(lexProposals, lmProposals);
-  return { scorers, weight: lam + mu, preBeam: o.preBeam, proposals: proposals > 0 ? proposals : undefined };
+  return { scorers, weight: w, preBeam: o.preBeam, proposals: proposals > 0 ? proposals : undefined };
 }
 
 function ctcScorersOf(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, modalities?: ReadonlyArray<"audio" | "video">): PrefixScorer[] {

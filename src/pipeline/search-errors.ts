@@ -62,6 +62,7 @@ interface EvalJson {
   ctcDecodeWeight?: number;
   ctcHeads?: { use: Array<"audio" | "video"> };
   lexiconDecode?: { weight: number; unknownWordLogProb: number };
+  videoLexiconDecode?: { weight: number; unknownWordLogProb: number };
   wordLm?: { weight: number };
   lengthPenalty?: number;
 }
@@ -84,6 +85,8 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
   const lam = j.ctcDecodeWeight && j.ctcHeads && j.ctcHeads.use.length > 0 ? j.ctcDecodeWeight : 0;
   const mu = j.lexiconDecode?.weight ?? 0;
   const reader = mu > 0 ? await openUnitReader(cfg.preset, use.audio ? "audio" : "video") : undefined;
+  const muV = j.videoLexiconDecode?.weight ?? 0;
+  const videoReader = muV > 0 ? await openUnitReader(cfg.preset, "video") : undefined;
   const wordLm = j.wordLm && j.wordLm.weight > 0 ? { weight: j.wordLm.weight, lm: (await openWordLm(cfg.preset)).lm } : undefined;
   const lp = j.lengthPenalty ?? 1;
   const tok = built.tokenizer;
@@ -98,8 +101,8 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
       if (r.hyp === r.ref) continue;
       const samples = evalSamples(set, [u]);
       try {
-        const joint = reader || lam > 0
-          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined, wordLm })
+        const joint = reader || videoReader || lam > 0
+          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined, videoLexicon: videoReader ? { weight: muV, reader: videoReader, features: set.video!, unknownLogProb: j.videoLexiconDecode!.unknownWordLogProb } : undefined, wordLm })
           : undefined;
         const score = (text: string): SequenceScore => {
           const ids = tok.encode(text);
@@ -133,6 +136,7 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
     built.model.dispose();
     built.audio.audioTransform?.dispose();
     reader?.dispose();
+    videoReader?.dispose();
   }
   const searchErrorsN = out.filter((x) => x.searchError).length;
   return { evalJson, wrong: out.length, searchErrors: searchErrorsN, modelErrors: out.length - searchErrorsN, rows: out };

@@ -199,6 +199,31 @@ test("baselines train with the same code; babble evaluation is deterministic", a
     assert.equal(r.searchError, r.refScore.joint > r.hypScore.joint);
   }
   assert.ok(compared > 0, "an utterance wrong in both evaluations");
+  // AVSR's second lexicon stream (the video encoder's visemes beside the audio phonemes): named, recorded, refused
+  // for one-modality tasks and past λ + μ + μv = 1; the joint scorer is (μ·audio + μv·video) / (μ + μv)
+  const av = { run: join(root, "mt"), task: "avsr" as const, rates: { audio: 16, video: 5 }, limit: 3, beam: 2, maxNewTokens: 4, lengthPenalty: 0 };
+  const aLex = await evaluateRun({ ...av, lexiconDecodeWeight: 0.3 }, quiet);
+  const vLex = await evaluateRun({ ...av, videoLexiconDecodeWeight: 0.2 }, quiet);
+  const avLex = await evaluateRun({ ...av, lexiconDecodeWeight: 0.3, videoLexiconDecodeWeight: 0.2 }, quiet);
+  assert.ok(vLex.csv.endsWith("avsr_16-5_vlex0.2_beam2_lp0.csv"));
+  assert.ok(avLex.csv.endsWith("avsr_16-5_lexdec0.3_vlex0.2_beam2_lp0.csv"));
+  assert.equal(avLex.lexiconDecode?.modality, "audio");
+  assert.equal(avLex.videoLexiconDecode?.weight, 0.2);
+  assert.ok(avLex.videoLexiconDecode!.words > 10 && avLex.videoLexiconDecode!.unknownWordLogProb === -100);
+  assert.equal(aLex.videoLexiconDecode, undefined);
+  const [seA, seV, seAV] = [await searchErrors(aLex.json), await searchErrors(vLex.json), await searchErrors(avLex.json)];
+  let both = 0;
+  for (const r of seAV.rows) {
+    const x = seA.rows.find((y) => y.id === r.id);
+    const y = seV.rows.find((z) => z.id === r.id);
+    if (!x || !y) continue;
+    assert.ok(Math.abs(r.refScore.scorers - (0.3 * x.refScore.scorers + 0.2 * y.refScore.scorers) / 0.5) < 1e-6, r.id);
+    assert.notEqual(x.refScore.scorers, y.refScore.scorers, "the streams read different units");
+    both++;
+  }
+  assert.ok(both > 0, "an utterance wrong in the three evaluations");
+  await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 0.3, videoLexiconDecodeWeight: 0.2 }, quiet), /second lexicon stream for AVSR/);
+  await assert.rejects(evaluateRun({ ...av, lexiconDecodeWeight: 0.6, videoLexiconDecodeWeight: 0.5 }, quiet), /λ \+ μ \+ μv|≤ 1/);
   await assert.rejects(searchErrors(join(avsr, "eval", "nothing.json")), /nothing\.json: no such evaluation/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, preBeam: 7 }, quiet), /joint decoding only/);
   await assert.rejects(evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, lexiconDecodeWeight: 0.3, preBeam: 1 }, quiet), /integer ≥ 2/);
