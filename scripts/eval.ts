@@ -1,11 +1,14 @@
 /**
  * npm run eval -- --run <run-id|run dir> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]
+ *                 [--recipe paper|joint|lexicon|best]
  *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N] [--ctc-decode λ]
  *                 [--lexicon-decode μ [--unknown-word-logp=-100] [--lexicon-proposals n]]
  *                 [--video-lexicon-decode μv] [--word-lm β [--word-lm-proposals m]] [--pre-beam N] [--length-penalty x]
  * Decodes the split with the run's newest checkpoint and writes
  * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_vlex<μv>][_wlm<β>[_prop<m>]][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
  * See src/pipeline/eval.ts.
+ * `--recipe <name>`: a named bundle of the decoding flags below, chosen on validation (src/pipeline/decode-recipes.ts);
+ * `best` is lexicon + word LM at beam 8 for ASR and AVSR, joint decoding for VSR. Flags given override it.
  * `--ctc-decode λ` (runs trained with --ctc-weight > 0): joint CTC/attention decoding with weight λ.
  * `--lexicon-decode μ` (any run): the shipped encoder's phonemes (visemes for VSR) through the training
  * lexicon score each completed word (src/pipeline/lexicon-scoring.ts); λ + μ ≤ 1. With
@@ -26,6 +29,7 @@
 import { parseArgs } from "node:util";
 import { parseRatePair } from "../src/pipeline/config.js";
 import { evaluateRun } from "../src/pipeline/eval.js";
+import { RECIPE_NAMES, withRecipe } from "../src/pipeline/decode-recipes.js";
 import { readRunConfig, runDirOf } from "../src/pipeline/model.js";
 import { TASKS, type Task } from "../src/models/lora.js";
 import type { Rates } from "../src/models/avsr.js";
@@ -34,6 +38,7 @@ import type { Split } from "../src/data/index.js";
 const { values: v } = parseArgs({
   options: {
     run: { type: "string" },
+    recipe: { type: "string" },
     task: { type: "string" },
     rates: { type: "string" },
     snr: { type: "string" },
@@ -54,6 +59,7 @@ const { values: v } = parseArgs({
   },
 });
 if (!v.run || !v.task || !v.rates) throw new Error("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
+if (v.recipe !== undefined && !(RECIPE_NAMES as string[]).includes(v.recipe)) throw new Error(`--recipe ${v.recipe}: unknown (recipes: ${RECIPE_NAMES.join(", ")})`);
 if (v.noise !== "babble") throw new Error(`--noise ${v.noise}: only babble is cached`);
 const cfg = readRunConfig(runDirOf(v.run));
 const tasks: Task[] = v.task === "all" ? [...TASKS] : [v.task as Task];
@@ -64,7 +70,17 @@ for (const task of tasks) {
   else if (task === "vsr") for (const video of cfg.videoRates) combos.push({ task, rates: { audio: 0, video } });
   else for (const audio of cfg.audioRates) for (const video of cfg.videoRates) combos.push({ task, rates: { audio, video } });
 }
+const num = (x: string | undefined) => (x !== undefined ? Number(x) : undefined);
 for (const c of combos) {
+  const decoding = withRecipe(v.recipe, c.task, {
+    beam: num(v.beam),
+    maxNewTokens: num(v["max-new-tokens"]),
+    ctcDecodeWeight: num(v["ctc-decode"]),
+    lexiconDecodeWeight: num(v["lexicon-decode"]),
+    lexiconProposals: num(v["lexicon-proposals"]),
+    lengthPenalty: num(v["length-penalty"]),
+    wordLmWeight: num(v["word-lm"]),
+  });
   const res = await evaluateRun({
     run: v.run,
     task: c.task,
@@ -73,17 +89,11 @@ for (const c of combos) {
     noise: "babble",
     split: v.split as Split,
     limit: v.limit ? Number(v.limit) : undefined,
-    beam: v.beam ? Number(v.beam) : undefined,
-    maxNewTokens: v["max-new-tokens"] ? Number(v["max-new-tokens"]) : undefined,
-    ctcDecodeWeight: v["ctc-decode"] !== undefined ? Number(v["ctc-decode"]) : undefined,
-    lexiconDecodeWeight: v["lexicon-decode"] !== undefined ? Number(v["lexicon-decode"]) : undefined,
-    unknownWordLogProb: v["unknown-word-logp"] !== undefined ? Number(v["unknown-word-logp"]) : undefined,
-    preBeam: v["pre-beam"] !== undefined ? Number(v["pre-beam"]) : undefined,
-    lexiconProposals: v["lexicon-proposals"] !== undefined ? Number(v["lexicon-proposals"]) : undefined,
-    videoLexiconDecodeWeight: v["video-lexicon-decode"] !== undefined ? Number(v["video-lexicon-decode"]) : undefined,
-    lengthPenalty: v["length-penalty"] !== undefined ? Number(v["length-penalty"]) : undefined,
-    wordLmWeight: v["word-lm"] !== undefined ? Number(v["word-lm"]) : undefined,
-    wordLmProposals: v["word-lm-proposals"] !== undefined ? Number(v["word-lm-proposals"]) : undefined,
+    ...decoding,
+    unknownWordLogProb: num(v["unknown-word-logp"]),
+    preBeam: num(v["pre-beam"]),
+    videoLexiconDecodeWeight: num(v["video-lexicon-decode"]),
+    wordLmProposals: num(v["word-lm-proposals"]),
   });
   console.log(JSON.stringify({ run: res.run, task: res.task, rates: res.rates, snr: res.snr, wer: res.wer, cer: res.cer, utterances: res.utterances, seconds: res.seconds, csv: res.csv }));
 }

@@ -25,6 +25,7 @@ import type { Method } from "../train/methods.js";
 import { resolveRunConfig, type TrainParams } from "../pipeline/config.js";
 import { checkRunConfig, checkRunInputs, runInputs } from "../pipeline/inputs.js";
 import { DEFAULT_BEAM_WIDTH, evalFileName } from "../pipeline/eval-files.js";
+import { JOINT, LEXICON } from "../pipeline/decode-recipes.js";
 import { resultsDir } from "../util/paths.js";
 import { readCsv } from "../report/csv.js";
 import { isSmoke } from "../util/smoke.js";
@@ -252,27 +253,16 @@ export const LEVER_VARIANTS: ReadonlyArray<{ label: string; params: Pick<TrainPa
   { label: "+ ctc-embed + auxiliary CTC 0.5 + splice 16", params: { audioInput: "ctc-embed", ctcWeight: 0.5, splice: 16 } },
 ];
 
-/**
- * λ of the joint CTC/attention decoding the levers' runs with an auxiliary CTC head are also scored with
- * (eval/decode.ts). Chosen on validation (Llama-AVSR ASR(4) + splice 48, 300 val utterances, beam 4):
- * WER 27.95 % attention only, 24.78 / 24.48 / 24.23 / 25.02 % at λ 0.2 / 0.3 / 0.4 / 0.5; 0.3 and 0.4
- * are level, 0.3 is the usual value of the hybrid recipe (README, "Joint CTC/attention decoding").
- */
-export const LEVER_CTC_DECODE = 0.3;
+/** λ of the joint CTC/attention decoding the levers' runs with an auxiliary CTC head are also scored with: the `joint` recipe's (pipeline/decode-recipes.ts, where its validation is). */
+export const LEVER_CTC_DECODE = JOINT.ctcDecodeWeight!;
 
 /**
- * The lexicon decoding the splice runs are also scored with (eval/lexicon-prefix.ts): joint CTC/attention
- * at λ `ctcDecode`, plus the shipped encoder's phonemes (visemes for VSR) through the training lexicon at
- * weight μ `weight`; the lexicon proposes `proposals` tokens per live beam beside the LLM's pre-beam, and
- * finished hypotheses are ranked by their summed score (`lengthPenalty` 0). Chosen on validation
- * (Llama-AVSR ASR(4) + splice 16, beam 4, the first 100 val utterances; README, "Lexicon scoring"):
- * without proposals, the first recipe (μ 0.2) 22.07 %, with a wider pre-beam (16) 20.51 %, μ 0.5 +
- * length penalty 0 21.50 %, beam 8 19.38 %; most errors left were search errors (the reference had the
- * better joint score in 45 of 55 wrong utterances, its words ranked 19th or 44th by the LLM). With 8
- * proposals per beam: **8.63 %** (μ 0.5, λ 0.3), 11.32 % at μ 0.3 and at μ 0.7 (λ 0.2); 16 proposals
- * 8.49 %, at 1.6 times the time.
+ * The lexicon decoding the splice runs are also scored with: the `lexicon` recipe (pipeline/decode-recipes.ts,
+ * where its validation is): joint CTC/attention at λ `ctcDecode`, plus the shipped encoder's phonemes
+ * (visemes for VSR) through the training lexicon at weight μ `weight`, `proposals` lexicon tokens per live
+ * beam, finished hypotheses ranked by their summed score (`lengthPenalty`).
  */
-export const LEVER_LEXICON = { ctcDecode: 0.3, weight: 0.5, proposals: 8, lengthPenalty: 0 } as const;
+export const LEVER_LEXICON = { ctcDecode: LEXICON.ctcDecodeWeight!, weight: LEXICON.lexiconDecodeWeight!, proposals: LEXICON.lexiconProposals!, lengthPenalty: LEXICON.lengthPenalty! } as const;
 
 /** The variants the unified model is trained with: the paper's input, and ctc-embed + auxiliary CTC without and with splicing. */
 const UNIFIED_LEVERS = [LEVER_VARIANTS[0]!, LEVER_VARIANTS[2]!, LEVER_VARIANTS[3]!];

@@ -76,7 +76,8 @@ test("CLI: train omni-st then eval writes complete hypotheses and finite scores"
 
   // evaluation reads the final weights alone (a fresh clone has them, not the checkpoints)
   rmSync(join(out, "checkpoints"), { recursive: true });
-  run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--limit", "10", "--beam", "2", "--max-new-tokens", "6"]);
+  // a named recipe (beam 4, 32 tokens) with two of its settings overridden by flags
+  run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--limit", "10", "--recipe", "paper", "--beam", "2", "--max-new-tokens", "6"]);
   const rows = readCsv(join(out, "eval", "avsr_4-2_beam2.csv"));
   assert.equal(rows.length, 10);
   assert.ok(rows.every((r) => typeof r.ref === "string" && String(r.ref).length > 0 && "hyp" in r));
@@ -91,6 +92,8 @@ test("CLI: train omni-st then eval writes complete hypotheses and finite scores"
   assert.equal(res.cer, corpusCer(pairs).rate);
   assert.equal(res.utterances, 10);
   assert.equal(res.beam, 2);
+  assert.equal(res.maxNewTokens, 6);
+  assert.throws(() => run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--recipe", "fastest"]), /unknown \(recipes: paper, joint, lexicon, best\)/);
 });
 
 test("an interrupted training run resumes to the same weights", async () => {

@@ -1,0 +1,69 @@
+/**
+ * Named decoding recipes: `npm run eval -- --recipe <name>` instead of a row of flags. A recipe is a typed
+ * bundle of evaluation settings per task, each chosen on validation (the provenance is beside it; the
+ * README's "Lexicon scoring" and "Word-LM fusion" sections hold the tables). Flags given explicitly
+ * override the recipe's. No imports beyond types: the experiment planner loads it cheaply.
+ *
+ *   paper     attention-only beam search, beam 4: the reference's decoding (any run)
+ *   joint     + joint CTC/attention with the auxiliary CTC head, λ 0.3 (runs trained with --ctc-weight)
+ *   lexicon   + the shipped encoder's units through the training lexicon, μ 0.5, 8 proposals, length penalty 0
+ *   best      ASR and AVSR: lexicon + word LM β 0.3 at beam 8; VSR: joint (visemes through the lexicon hurt VSR)
+ */
+import type { Task } from "../models/lora.js";
+
+/** The settings of evaluation a recipe fixes (pipeline/eval.ts EvalParams of the same names). */
+export interface DecodeSettings {
+  beam?: number;
+  maxNewTokens?: number;
+  ctcDecodeWeight?: number;
+  lexiconDecodeWeight?: number;
+  lexiconProposals?: number;
+  lengthPenalty?: number;
+  wordLmWeight?: number;
+}
+
+/**
+ * λ of joint CTC/attention decoding. Chosen on validation (Llama-AVSR ASR(4) + splice 48, 300 val
+ * utterances, beam 4): WER 27.95 % attention only, 24.78 / 24.48 / 24.23 / 25.02 % at λ 0.2 / 0.3 /
+ * 0.4 / 0.5; 0.3 and 0.4 are level, 0.3 is the usual value of the hybrid recipe.
+ */
+export const JOINT: DecodeSettings = { beam: 4, maxNewTokens: 32, ctcDecodeWeight: 0.3 };
+
+/**
+ * Lexicon scoring (eval/lexicon-prefix.ts) on top of JOINT: the shipped encoder's phonemes (visemes for
+ * VSR) through the training lexicon at weight μ 0.5, the lexicon proposing 8 tokens per live beam beside
+ * the LLM's pre-beam, finished hypotheses ranked by their summed score (length penalty 0). Chosen on
+ * validation (Llama-AVSR ASR(4) + splice 16, beam 4, the first 100 val utterances): without proposals
+ * 22.07 % (μ 0.2), 20.51 % with a wider pre-beam (16), 19.38 % at beam 8; with 8 proposals **8.63 %**
+ * (μ 0.5, λ 0.3), 11.32 % at μ 0.3 and at μ 0.7 (λ 0.2); 16 proposals 8.49 % at 1.6 times the time.
+ */
+export const LEXICON: DecodeSettings = { ...JOINT, lexiconDecodeWeight: 0.5, lexiconProposals: 8, lengthPenalty: 0 };
+
+/**
+ * LEXICON + word-LM fusion β 0.3 (eval/word-lm-prefix.ts) at beam 8, for ASR and AVSR. Chosen on
+ * validation (the same 100 utterances, beam 4): β 0 / 0.1 / 0.3 / 1 gave 8.63 / 8.77 / **7.64** / 11.17 %;
+ * then beam 8 at β 0.3 gave **6.79 %** (24 Nov, ninth session). AVSR shares ASR's choice (Llama-AVSR
+ * AVSR(4,2), the same 100 utterances, beam 4: 8.20 %). A second, visual lexicon stream for AVSR
+ * (`videoLexiconDecodeWeight` μv 0.1) made it worse (10.33 %; 8.91 % with μ 0.4) and is not in it.
+ */
+export const LEXICON_WORD_LM: DecodeSettings = { ...LEXICON, wordLmWeight: 0.3, beam: 8 };
+
+export const RECIPES = {
+  paper: { asr: { beam: 4, maxNewTokens: 32 }, vsr: { beam: 4, maxNewTokens: 32 }, avsr: { beam: 4, maxNewTokens: 32 } },
+  joint: { asr: JOINT, vsr: JOINT, avsr: JOINT },
+  lexicon: { asr: LEXICON, vsr: LEXICON, avsr: LEXICON },
+  // VSR: joint decoding alone (Omni-AVSR-ST VSR(2), first 100 val utterances: 68.88 %) beats visemes through
+  // the lexicon (85.15 % at μ 0.5) and the word LM (69.31 % at β 0.3)
+  best: { asr: LEXICON_WORD_LM, vsr: JOINT, avsr: LEXICON_WORD_LM },
+} as const satisfies Record<string, Record<Task, DecodeSettings>>;
+
+export type RecipeName = keyof typeof RECIPES;
+export const RECIPE_NAMES = Object.keys(RECIPES) as RecipeName[];
+
+/** The recipe's settings for a task, with the settings given explicitly (not undefined) on top. */
+export function withRecipe(name: string | undefined, task: Task, explicit: DecodeSettings): DecodeSettings {
+  const given = Object.fromEntries(Object.entries(explicit).filter(([, x]) => x !== undefined)) as DecodeSettings;
+  if (name === undefined) return given;
+  if (!(name in RECIPES)) throw new Error(`unknown decoding recipe "${name}" (recipes: ${RECIPE_NAMES.join(", ")})`);
+  return { ...RECIPES[name as RecipeName][task], ...given };
+}
