@@ -42,7 +42,8 @@ export const LEXICON: DecodeSettings = { ...JOINT, lexiconDecodeWeight: 0.5, lex
 /**
  * LEXICON + word-LM fusion β 0.3 (eval/word-lm-prefix.ts) at beam 8, for ASR and AVSR. Chosen on
  * validation (the same 100 utterances, beam 4): β 0 / 0.1 / 0.3 / 1 gave 8.63 / 8.77 / **7.64** / 11.17 %;
- * then beam 8 at β 0.3 gave **6.79 %** (24 Nov, ninth session). AVSR shares ASR's choice (Llama-AVSR
+ * then beam 8 at β 0.3 gave **6.79 %** (24 Nov, ninth session; test: ASR(4) 17.50 -> 14.93 %). Beam 16 gave
+ * 6.22 % at 2.5 times the time and was not run on test. AVSR shares ASR's choice (Llama-AVSR
  * AVSR(4,2), the same 100 utterances, beam 4: 8.20 %). A second, visual lexicon stream for AVSR
  * (`videoLexiconDecodeWeight` μv 0.1) made it worse (10.33 %; 8.91 % with μ 0.4) and is not in it.
  */
