@@ -2,7 +2,8 @@
  * Named decoding recipes: `npm run eval -- --recipe <name>` instead of a row of flags. A recipe is a typed
  * bundle of evaluation settings per task, each chosen on validation (the provenance is beside it; the
  * README's "Lexicon scoring" and "Word-LM fusion" sections hold the tables). Flags given explicitly
- * override the recipe's. No imports beyond types: the experiment planner loads it cheaply.
+ * override the recipe's. Light imports only: the experiment planner loads it cheaply. `joint`, `lexicon`
+ * and `best` need a run trained with the auxiliary CTC head (--ctc-weight > 0); evaluation says so otherwise.
  *
  *   paper     attention-only beam search, beam 4: the reference's decoding (any run)
  *   joint     + joint CTC/attention with the auxiliary CTC head, λ 0.3 (runs trained with --ctc-weight)
@@ -10,6 +11,7 @@
  *   best      ASR and AVSR: lexicon + word LM β 0.3 at beam 8; VSR: joint (visemes through the lexicon hurt VSR)
  */
 import type { Task } from "../models/lora.js";
+import { DEFAULT_BEAM_WIDTH } from "./eval-files.js";
 
 /** The settings of evaluation a recipe fixes (pipeline/eval.ts EvalParams of the same names). */
 export interface DecodeSettings {
@@ -22,12 +24,15 @@ export interface DecodeSettings {
   wordLmWeight?: number;
 }
 
+/** The reference's decoding: attention-only beam search, at most 32 new tokens. */
+export const PAPER: DecodeSettings = { beam: DEFAULT_BEAM_WIDTH, maxNewTokens: 32 };
+
 /**
  * λ of joint CTC/attention decoding. Chosen on validation (Llama-AVSR ASR(4) + splice 48, 300 val
  * utterances, beam 4): WER 27.95 % attention only, 24.78 / 24.48 / 24.23 / 25.02 % at λ 0.2 / 0.3 /
  * 0.4 / 0.5; 0.3 and 0.4 are level, 0.3 is the usual value of the hybrid recipe.
  */
-export const JOINT: DecodeSettings = { beam: 4, maxNewTokens: 32, ctcDecodeWeight: 0.3 };
+export const JOINT: DecodeSettings = { ...PAPER, ctcDecodeWeight: 0.3 };
 
 /**
  * Lexicon scoring (eval/lexicon-prefix.ts) on top of JOINT: the shipped encoder's phonemes (visemes for
@@ -50,7 +55,7 @@ export const LEXICON: DecodeSettings = { ...JOINT, lexiconDecodeWeight: 0.5, lex
 export const LEXICON_WORD_LM: DecodeSettings = { ...LEXICON, wordLmWeight: 0.3, beam: 8 };
 
 export const RECIPES = {
-  paper: { asr: { beam: 4, maxNewTokens: 32 }, vsr: { beam: 4, maxNewTokens: 32 }, avsr: { beam: 4, maxNewTokens: 32 } },
+  paper: { asr: PAPER, vsr: PAPER, avsr: PAPER },
   joint: { asr: JOINT, vsr: JOINT, avsr: JOINT },
   lexicon: { asr: LEXICON, vsr: LEXICON, avsr: LEXICON },
   // VSR: joint decoding alone (Omni-AVSR-ST VSR(2), first 100 val utterances: 68.88 %) beats visemes through

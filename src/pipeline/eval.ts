@@ -84,7 +84,7 @@ export interface EvalParams {
   lexiconProposals?: number;
   /**
    * β of word-LM fusion (pipeline/word-lm.ts; 0/absent: none): the joint score gains β·(log-probability
-   * of the words spelt under a word bigram of the LM text). Needs joint decoding (λ + μ > 0).
+   * of the words spelt under a word bigram of the LM text). Needs joint decoding (λ + μ + μv > 0).
    */
   wordLmWeight?: number;
   /** Word-LM fusion: tokens per live beam that the word LM proposes (towards its likeliest next words that the lexicon knows); 0/absent: none. */

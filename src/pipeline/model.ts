@@ -228,7 +228,7 @@ export interface DecodeSetOptions {
   videoLexicon?: { weight: number; reader: UnitReader; features: FeatureSet; unknownLogProb?: number };
   /**
    * Word-LM fusion (eval/word-lm-prefix.ts) with weight β, on top of joint decoding: the joint score
-   * gains β·(word-bigram log-probability of the words spelt). Needs λ + μ > 0.
+   * gains β·(word-bigram log-probability of the words spelt). Needs λ + μ + μv > 0.
    */
   wordLm?: { weight: number; lm: BigramLm; proposals?: number };
 }
@@ -244,7 +244,7 @@ export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples:
   if (!(beta >= 0 && Number.isFinite(beta))) throw new Error(`word-LM weight must be a number ≥ 0, got ${beta}`);
   if (muV > 0 && task !== "avsr") throw new Error(`the video lexicon stream is for AVSR (the lexicon of ${task} already reads its one modality), got task ${task}`);
   if (w === 0) {
-    if (beta > 0) throw new Error("word-LM fusion needs joint decoding (λ + μ > 0)");
+    if (beta > 0) throw new Error("word-LM fusion needs joint decoding (λ + μ + μv > 0)");
     return undefined;
   }
   const sub = lam > 0 ? ctcScorersOf(model, samples, task, rates, o.ctcModalities) : undefined;

@@ -93,7 +93,7 @@ test("CLI: train omni-st then eval writes complete hypotheses and finite scores"
   assert.equal(res.utterances, 10);
   assert.equal(res.beam, 2);
   assert.equal(res.maxNewTokens, 6);
-  assert.throws(() => run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--recipe", "fastest"]), /unknown \(recipes: paper, joint, lexicon, best\)/);
+  assert.throws(() => run("eval.ts", ["--run", out, "--task", "avsr", "--rates", "4,2", "--recipe", "fastest"]), /unknown decoding recipe "fastest" \(recipes: paper, joint, lexicon, best\)/);
 });
 
 test("an interrupted training run resumes to the same weights", async () => {
