@@ -6,7 +6,7 @@
  * at 25 fps. `loadAvPair` loads both and enforces the audio/video length contract (see there).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { initAudio } from "../audio/dsp.js";
 import { readWav, type ReadAudioOptions } from "../audio/wav.js";
 import { renderMouthVideo, type SpeakerAppearance } from "../video/render.js";
@@ -170,12 +170,12 @@ export class SyntheticCorpus implements AvDataset {
   }
 
   loadAudioSync(id: string): Float32Array {
-    return readWav(join(this.dir, this.row(id).audio_path), this.audioOpts).samples;
+    return readWav(resolve(this.dir, this.row(id).audio_path), this.audioOpts).samples;
   }
 
   /** Timings and render parameters of an utterance. */
   alignment(id: string): AlignFile {
-    const path = join(this.dir, this.row(id).align_path);
+    const path = resolve(this.dir, this.row(id).align_path);
     if (!existsSync(path)) throw new DataError(id, path, "alignment file missing: the video cannot be rendered");
     try {
       return JSON.parse(readFileSync(path, "utf8")) as AlignFile;
@@ -197,6 +197,33 @@ export class SyntheticCorpus implements AvDataset {
     if (!appearance) throw new DataError(id, join(this.dir, "speakers.json"), `speaker ${a.speaker} not in speakers.json`);
     const data = renderMouthVideo({ visemes, appearance, params: a.render, numFrames: a.numFrames, size });
     return clip(data, a.numFrames, size, size);
+  }
+
+  /**
+   * This corpus with the training utterances of `extra` (a voice bank, CorpusConfig.voiceBank) added to
+   * its train split: for encoder pretraining on more voices. Val and test stay this corpus's. The bank
+   * must have been made for this corpus (its voiceBank.base is this preset, with the same seed) and its
+   * ids and speakers must not clash with this corpus's.
+   */
+  withExtraTraining(extra: SyntheticCorpus): SyntheticCorpus {
+    const bank = extra.config.voiceBank;
+    if (!bank || bank.base !== this.config.preset || extra.config.seed !== this.config.seed) {
+      throw new Error(`${extra.dir}: not a voice bank of corpus ${this.config.preset} (seed ${this.config.seed}); its config.json has voiceBank ${JSON.stringify(bank)} and seed ${extra.config.seed}`);
+    }
+    const rows = extra.utterances();
+    const clash = rows.find((u) => this.byId.has(u.id) || u.split !== "train");
+    if (clash) throw new Error(`${extra.dir}: utterance ${clash.id} clashes with ${this.dir} or is not a training utterance`);
+    const mine = new Set(this.speakers.map((s) => s.id));
+    const spk = extra.speakers.find((s) => mine.has(s.id));
+    if (spk) throw new Error(`${extra.dir}: speaker ${spk.id} is also a speaker of ${this.dir}`);
+    const manifest = [
+      ...this.utterances().map((u) => this.byId.get(u.id)!.row),
+      ...rows.map((u) => {
+        const r = extra.byId.get(u.id)!.row;
+        return { ...r, audio_path: resolve(extra.dir, r.audio_path), align_path: resolve(extra.dir, r.align_path) };
+      }),
+    ];
+    return new SyntheticCorpus(this.dir, this.config, [...this.speakers, ...extra.speakers], manifest, this.videoSize, this.audioOpts);
   }
 
   /** Text for LM pretraining (val and test transcripts removed). */

@@ -51,6 +51,7 @@ function holdOut(pool: string[], counts: Map<string, number>, n: number, what: s
 }
 
 export function buildPlan(config: CorpusConfig, brown: BrownSentence[] = readBrownSentences()): CorpusPlan {
+  if (config.voiceBank) return buildVoiceBankPlan(config, brown);
   const rng = new Rng(config.seed);
   const { vocab, pool } = buildSentencePool(brown, {
     vocabSize: config.vocabSize,
@@ -88,6 +89,31 @@ export function buildPlan(config: CorpusConfig, brown: BrownSentence[] = readBro
   assign("val", config.valUtterances, val, trainSpk);
   assign("test", config.testUtterances, test, testSpk);
   return { config, vocab: trainVocab, sentences: { train, val, test }, speakers, utterances, brown };
+}
+
+/**
+ * The plan of a voice bank (CorpusConfig.voiceBank): the base corpus's training sentences (so its
+ * vocabulary, held-out sentences and LM text are the base's), read by the speakers drawn after the
+ * base's train and test speakers, each sentence by a bank speaker at most once where possible.
+ */
+function buildVoiceBankPlan(config: CorpusConfig, brown: BrownSentence[]): CorpusPlan {
+  const { voiceBank, ...rest } = config;
+  const bank = voiceBank!;
+  if (!(Number.isInteger(bank.speakers) && bank.speakers > 0 && Number.isInteger(bank.utterances) && bank.utterances > 0)) {
+    throw new Error(`corpus config ${config.preset}: voiceBank.speakers and voiceBank.utterances must be positive integers, got ${bank.speakers} and ${bank.utterances}`);
+  }
+  const base = buildPlan({ ...rest, preset: bank.base }, brown);
+  const speakers = drawSpeakers(config.seed, config.trainSpeakers, config.testSpeakers, bank.speakers).slice(config.trainSpeakers + config.testSpeakers);
+  const ids = speakers.map((s) => s.id);
+  const r = new Rng(config.seed).fork("assign-bank");
+  const utterances: PlannedUtterance[] = [];
+  let order: string[] = [];
+  for (let i = 0; i < bank.utterances; i++) {
+    if (order.length === 0) order = r.shuffle([...base.sentences.train]);
+    const id = `bank-${String(i).padStart(5, "0")}`;
+    utterances.push({ id, split: "train", speaker: ids[i % ids.length]!, text: order.pop()!, seed: hashSeed(config.seed, config.preset, id) });
+  }
+  return { config, vocab: base.vocab, sentences: { train: base.sentences.train, val: base.sentences.val, test: base.sentences.test }, speakers, utterances, brown };
 }
 
 /**

@@ -26,19 +26,29 @@ export interface Speaker {
   appearance: SpeakerAppearance;
 }
 
-export function drawSpeakers(seed: number, nTrain: number, nTest: number): Speaker[] {
+/** How many distinct (voice, variant) speakers there are. */
+export const MAX_SPEAKERS = ENGLISH_VOICES.length * VARIANTS.length;
+
+/**
+ * Speakers spk000.. of a seed: `nTrain` training speakers, then `nTest` test speakers, then `nBank`
+ * voice-bank speakers (split "train", for encoder pretraining only; CorpusConfig.voiceBank). Speaker i
+ * depends only on (seed, i), so the first nTrain + nTest are the same whatever nBank is, and no bank
+ * speaker shares a (voice, variant) pair with a training or test speaker.
+ */
+export function drawSpeakers(seed: number, nTrain: number, nTest: number, nBank = 0): Speaker[] {
   const rng = new Rng(seed).fork("speakers");
   const combos: Array<[string, string]> = [];
   for (const v of ENGLISH_VOICES) for (const x of VARIANTS) combos.push([v, x]);
-  if (nTrain + nTest > combos.length) throw new RangeError(`at most ${combos.length} distinct speakers`);
+  const n = nTrain + nTest + nBank;
+  if (n > combos.length) throw new RangeError(`at most ${combos.length} distinct speakers, ${n} asked for (${nTrain} train + ${nTest} test + ${nBank} voice bank)`);
   rng.shuffle(combos);
   const out: Speaker[] = [];
-  for (let i = 0; i < nTrain + nTest; i++) {
+  for (let i = 0; i < n; i++) {
     const [voice, variant] = combos[i]!;
     const r = rng.fork(i);
     out.push({
       id: `spk${String(i).padStart(3, "0")}`,
-      split: i < nTrain ? "train" : "test",
+      split: i < nTrain || i >= nTrain + nTest ? "train" : "test",
       tts: {
         voice,
         variant,

@@ -18,6 +18,7 @@ import { Rng } from "../../src/util/rng.js";
 import { LeakDetector } from "../../src/data/lm-text.js";
 import { MANIFEST_COLUMNS, readManifest } from "../../src/data/manifest.js";
 import { buildPlan } from "../../src/data/plan.js";
+import { drawSpeakers } from "../../src/data/speakers.js";
 import { audioEnvelope, laggedCorrelation, mouthOpeningFromFrames } from "../../src/data/sync.js";
 import { isNormalizedTranscript } from "../../src/data/text.js";
 import { readWav } from "../../src/audio/wav.js";
@@ -148,6 +149,43 @@ test("a wider training vocabulary adds distinct training sentences and leaves va
   for (const u of of(wide, "train")) for (const w of u.text.split(" ")) assert.ok(vocab.has(w), w);
   assert.throws(() => buildPlan(presetConfig("smoke", { trainVocabSize: 100 })), /trainVocabSize must be an integer above vocabSize/);
 });
+test("a voice bank: further voices read training sentences; it joins the train split only", async () => {
+  const bankConfig = presetConfig("smoke-voicebank");
+  const bank = buildPlan(bankConfig);
+  const base = buildPlan(config);
+  const pair = (s: { tts: { voice: string; variant?: string } }) => `${s.tts.voice}+${s.tts.variant}`;
+  // the bank's voices are new (voice, variant) pairs; the corpus's speakers do not move when a bank is drawn
+  const basePairs = new Set(base.speakers.map(pair));
+  assert.equal(bank.speakers.length, 4);
+  for (const s of bank.speakers) assert.ok(!basePairs.has(pair(s)) && !base.speakers.some((b) => b.id === s.id), `${s.id} ${pair(s)}`);
+  assert.deepEqual(drawSpeakers(config.seed, config.trainSpeakers, config.testSpeakers, 4).slice(0, base.speakers.length), base.speakers);
+  assert.ok(bank.speakers.every((s) => s.split === "train"));
+  // training sentences only, every bank voice used, ids of their own
+  const trainSentences = new Set(base.sentences.train);
+  assert.equal(bank.utterances.length, 12);
+  for (const u of bank.utterances) {
+    assert.equal(u.split, "train");
+    assert.match(u.id, /^bank-\d{5}$/);
+    assert.ok(trainSentences.has(u.text), u.text);
+  }
+  assert.equal(new Set(bank.utterances.map((u) => u.speaker)).size, 4);
+  assert.throws(() => drawSpeakers(1, 200, 10, 100), /at most 288 distinct speakers, 310 asked for/);
+  // generated and merged: the corpus's train split gains the bank, val and test stay as they were
+  const bankDir = join(root, "bank");
+  await generateCorpus(bankConfig, { outDir: bankDir, log: quiet });
+  const ds = await SyntheticCorpus.open(dirA, { videoSize: 32 });
+  const merged = ds.withExtraTraining(await SyntheticCorpus.open(bankDir));
+  assert.equal(merged.utterances("train").length, ds.utterances("train").length + 12);
+  assert.deepEqual(merged.utterances("val"), ds.utterances("val"));
+  assert.deepEqual(merged.utterances("test"), ds.utterances("test"));
+  const b0 = bank.utterances[0]!;
+  assert.deepEqual(merged.loadAudioSync(b0.id), readWav(join(bankDir, "audio", `${b0.id}.wav`)).samples);
+  assert.equal(merged.alignment(b0.id).speaker, b0.speaker);
+  assert.equal(ds.utterances().length, merged.utterances().length - 12, "the corpus itself is unchanged");
+  // only a bank of this corpus joins it
+  assert.throws(() => ds.withExtraTraining(ds), /not a voice bank of corpus smoke/);
+});
+
 test("the loader gives aligned audio and deterministic video; a missing alignment is an error", async () => {
   const ds = await SyntheticCorpus.open(dirA, { videoSize: 32 });
   const id = ds.utterances("test")[0]!.id;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend/index.js";
-import { openCorpus } from "../../src/data/index.js";
+import { generateCorpus, openCorpus, presetConfig } from "../../src/data/index.js";
 import { ctcLoss } from "../../src/models/ctc.js";
 import { ctcLossFast } from "../../src/models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../../src/pretrain/encoder-kernels.js";
@@ -164,6 +164,27 @@ test("smoke pretraining: interrupted + resumed equals uninterrupted; export load
   assert.equal(e2.metrics.finalTrainLoss, e1.metrics.finalTrainLoss);
   await assert.rejects(pretrainEncoder({ ...base, modality: "video", train: aug, workDir: join(root, "e4"), outDir: join(root, "e4-out") }), /audio only/);
   await assert.rejects(pretrainEncoder({ ...base, train: { ...aug, augment: { ...DEFAULT_AUDIO_AUGMENT, vtlp: [1.3, 0.8] } }, workDir: join(root, "e5"), outDir: join(root, "e5-out") }), /augment\.vtlp/);
+});
+
+test("a voice bank joins the audio encoder's training: logged, in the provenance, and it changes the run", { timeout: 120_000 }, async () => {
+  await initBackend();
+  const root = mkdtempSync(join(tmpdir(), "omni-enc-bank-"));
+  const bankDir = join(root, "bank");
+  await generateCorpus(presetConfig("smoke-voicebank"), { outDir: bankDir, log: quiet });
+  const lines: string[] = [];
+  const base = { preset: "smoke", modality: "audio" as const, seed: 3, extraCorpusDir: bankDir };
+  const train = { steps: 2, checkpointEvery: 2, valLimit: 2 };
+  const withBank = await pretrainEncoder({ ...base, train: { ...train, extraTrain: "smoke-voicebank" }, log: (l) => lines.push(l), workDir: join(root, "w1"), outDir: join(root, "o1") });
+  const without = await pretrainEncoder({ ...base, train, log: quiet, workDir: join(root, "w2"), outDir: join(root, "o2") });
+  assert.ok(lines.some((l) => l.includes(`voice bank smoke-voicebank: 12 utterances join`)), lines.join("\n"));
+  const prov = JSON.parse(readFileSync(join(root, "o1", "provenance.json"), "utf8"));
+  assert.equal(prov.extraTrain.preset, "smoke-voicebank");
+  assert.match(prov.extraTrain.dataHash, /^[0-9a-f]{64}$/);
+  assert.equal(JSON.parse(readFileSync(join(root, "o2", "provenance.json"), "utf8")).extraTrain, undefined);
+  assert.notEqual(withBank.metrics.finalTrainLoss, without.metrics.finalTrainLoss);
+  // validation is the corpus's own, with or without the bank
+  assert.equal(withBank.metrics.valUtterances, without.metrics.valUtterances);
+  await assert.rejects(pretrainEncoder({ ...base, modality: "video", train: { ...train, extraTrain: "smoke-voicebank" }, log: quiet, workDir: join(root, "w3"), outDir: join(root, "o3") }), /audio encoder only/);
 });
 
 test("encoder frame rates: 1 s of audio gives 50 output frames, video runs at the corpus's 25 fps", () => {

@@ -60,6 +60,13 @@ export interface EncoderTrainConfig {
    * drawn per sample from the same (seed, step) stream as the babble. Absent = none.
    */
   augment?: AudioAugmentConfig;
+  /**
+   * Audio only: a voice bank (a corpus preset with CorpusConfig.voiceBank, e.g. `default-voicebank`)
+   * whose training utterances join the train split: more voices for the encoder. The unit inventory
+   * stays the base corpus's (bank phones outside it are dropped from the targets and counted in the
+   * log). Absent = the corpus's own train split only.
+   */
+  extraTrain?: string;
 }
 
 export interface EncoderSpec {

@@ -21,6 +21,8 @@ export interface PretrainData {
   /** The LM tokeniser, when the spec has a sub-word objective. */
   tokenizer?: BpeTokenizer;
   tokenizerPath?: string;
+  /** The voice bank's folder, when spec.train.extraTrain adds one to the train split. */
+  extraDir?: string;
 }
 
 export function loadInput(d: PretrainData, spec: EncoderSpec, id: string, rng?: Rng, snrDb?: number | null): EncoderInput {
@@ -56,12 +58,25 @@ export function epochBatches(spec: EncoderSpec, utts: readonly Utterance[], seed
   ).batches;
 }
 
-export async function openPretrainData(preset: string, modality: EncoderModality, spec: EncoderSpec, corpusDir?: string): Promise<PretrainData> {
-  const ds = await openCorpus(preset, { dir: corpusDir, videoSize: spec.videoSize });
-  const inventory = modality === "audio" ? phonemeInventory(ds) : visemeInventory();
-  const noise = modality === "audio" ? await createNoiseBank(ds, { seed: 0 }) : undefined;
-  if (!spec.train.subword) return { ds, inventory, noise };
+/**
+ * The corpus of `preset` (at `corpusDir`, default data/<preset>/), its unit inventory and babble bank,
+ * and, when `spec.train.extraTrain` names a voice bank (at `extraDir`, default data/<extraTrain>/), the
+ * bank's utterances added to the train split after the inventory and babble are taken from the corpus
+ * alone, so both are what they would be without the bank.
+ */
+export async function openPretrainData(preset: string, modality: EncoderModality, spec: EncoderSpec, corpusDir?: string, extraDir?: string): Promise<PretrainData> {
+  const base = await openCorpus(preset, { dir: corpusDir, videoSize: spec.videoSize });
+  const inventory = modality === "audio" ? phonemeInventory(base) : visemeInventory();
+  const noise = modality === "audio" ? await createNoiseBank(base, { seed: 0 }) : undefined;
+  let ds = base;
+  if (spec.train.extraTrain) {
+    if (modality !== "audio") throw new Error(`${modality} encoder: train.extraTrain (a voice bank) applies to the audio encoder only`);
+    const bank = await openCorpus(spec.train.extraTrain, { dir: extraDir, videoSize: spec.videoSize });
+    ds = base.withExtraTraining(bank);
+    extraDir = bank.dir;
+  }
+  if (!spec.train.subword) return { ds, inventory, noise, extraDir };
   const tokenizerPath = join(repoRoot(), "checkpoints", "lm", preset, "tokenizer.json");
   if (!existsSync(tokenizerPath)) throw new Error(`${modality} encoder: the sub-word objective needs the LM tokeniser ${tokenizerPath}: run \`npm run pretrain:lm -- --preset ${preset}\` first`);
-  return { ds, inventory, noise, tokenizer: BpeTokenizer.fromJSON(readFileSync(tokenizerPath, "utf8")), tokenizerPath };
+  return { ds, inventory, noise, extraDir, tokenizer: BpeTokenizer.fromJSON(readFileSync(tokenizerPath, "utf8")), tokenizerPath };
 }

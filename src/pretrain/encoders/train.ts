@@ -63,6 +63,8 @@ export interface PretrainOptions {
   command?: string;
   log?: (line: string) => void;
   corpusDir?: string;
+  /** Folder of the voice bank `train.extraTrain` (default data/<extraTrain>/). */
+  extraCorpusDir?: string;
   /** Stop (after checkpointing) once this step is done, without exporting: simulates an interrupted run (tests). */
   stopAfter?: number;
 }
@@ -111,7 +113,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   installFastMaxPoolGrad();
   const workDir = o.workDir ?? dataDir(o.preset, "encoder-runs", o.modality);
   const ckDir = join(workDir, "checkpoints");
-  const d = await openPretrainData(o.preset, o.modality, spec, o.corpusDir);
+  const d = await openPretrainData(o.preset, o.modality, spec, o.corpusDir, o.extraCorpusDir);
   let train = d.ds.utterances("train");
   if (spec.train.trainLimit > 0) train = train.slice(0, spec.train.trainLimit);
   let val = d.ds.utterances("val");
@@ -121,6 +123,13 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
     targetsOf(d.ds, u.id, d.inventory).length <= outputFrames(spec, inputFramesOf(spec, u)) &&
     (!d.tokenizer || subwordTargetsOf(u.text, d.tokenizer).length <= outputFrames(spec, inputFramesOf(spec, u)));
   train = train.filter(fits);
+  if (spec.train.extraTrain) {
+    const known = new Set(d.inventory.units);
+    const bank = train.filter((u) => u.id.startsWith("bank-"));
+    let dropped = 0;
+    for (const u of bank) for (const [p] of d.ds.alignment(u.id).phonemes) if (p !== "" && !known.has(p)) dropped++;
+    log(`[pretrain ${o.modality}] voice bank ${spec.train.extraTrain}: ${bank.length} utterances join ${train.length - bank.length} of the corpus's (${dropped} bank phones outside the inventory dropped)`);
+  }
 
   const model = new CtcEncoder(spec, d.inventory, new Rng(seed).fork(`encoder-${o.modality}`), d.tokenizer?.vocab.length ?? 0);
   const params = model.namedParameters();
@@ -264,6 +273,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
       seed,
       corpus: d.ds.dir,
       dataHash: corpusHash(d.ds.dir),
+      ...(spec.train.extraTrain ? { extraTrain: { preset: spec.train.extraTrain, dir: d.extraDir, dataHash: corpusHash(d.extraDir!) } } : {}),
       ...(d.tokenizerPath ? { tokenizerSha256: createHash("sha256").update(readFileSync(d.tokenizerPath)).digest("hex") } : {}),
       backend: tf.getBackend(),
       node: process.version,
