@@ -30,7 +30,9 @@ const snrDb = v.snr === undefined ? undefined : Number(v.snr);
 if (snrDb !== undefined && (modality !== "audio" || !Number.isFinite(snrDb))) throw new Error(`--snr takes a number of dB and applies to audio only, got ${v.snr}`);
 await initBackend();
 const enc = loadEncoder(v.preset!, modality, v.encoder);
-const d = await openPretrainData(v.preset!, modality, enc.model.spec);
+// the probe scores val or test only, so an encoder pretrained with a voice bank (train.extraTrain) does
+// not need the bank on disk: it is left out
+const d = await openPretrainData(v.preset!, modality, { ...enc.model.spec, train: { ...enc.model.spec.train, extraTrain: undefined } });
 const limit = Number(v.limit);
 const utts = d.ds.utterances(split).slice(0, limit > 0 ? limit : undefined);
 const bySpeaker = new Map<string, Utterance[]>();

@@ -26,9 +26,6 @@ export interface Speaker {
   appearance: SpeakerAppearance;
 }
 
-/** How many distinct (voice, variant) speakers there are. */
-export const MAX_SPEAKERS = ENGLISH_VOICES.length * VARIANTS.length;
-
 /**
  * Speakers spk000.. of a seed: `nTrain` training speakers, then `nTest` test speakers, then `nBank`
  * voice-bank speakers (split "train", for encoder pretraining only; CorpusConfig.voiceBank). Speaker i

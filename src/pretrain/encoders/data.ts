@@ -21,8 +21,8 @@ export interface PretrainData {
   /** The LM tokeniser, when the spec has a sub-word objective. */
   tokenizer?: BpeTokenizer;
   tokenizerPath?: string;
-  /** The voice bank's folder, when spec.train.extraTrain adds one to the train split. */
-  extraDir?: string;
+  /** The voice bank whose utterances `ds` holds in its train split (spec.train.extraTrain), if any. */
+  bank?: SyntheticCorpus;
 }
 
 export function loadInput(d: PretrainData, spec: EncoderSpec, id: string, rng?: Rng, snrDb?: number | null): EncoderInput {
@@ -69,14 +69,14 @@ export async function openPretrainData(preset: string, modality: EncoderModality
   const inventory = modality === "audio" ? phonemeInventory(base) : visemeInventory();
   const noise = modality === "audio" ? await createNoiseBank(base, { seed: 0 }) : undefined;
   let ds = base;
+  let bank: SyntheticCorpus | undefined;
   if (spec.train.extraTrain) {
     if (modality !== "audio") throw new Error(`${modality} encoder: train.extraTrain (a voice bank) applies to the audio encoder only`);
-    const bank = await openCorpus(spec.train.extraTrain, { dir: extraDir, videoSize: spec.videoSize });
+    bank = await openCorpus(spec.train.extraTrain, { dir: extraDir, videoSize: spec.videoSize });
     ds = base.withExtraTraining(bank);
-    extraDir = bank.dir;
   }
-  if (!spec.train.subword) return { ds, inventory, noise, extraDir };
+  if (!spec.train.subword) return { ds, inventory, noise, bank };
   const tokenizerPath = join(repoRoot(), "checkpoints", "lm", preset, "tokenizer.json");
   if (!existsSync(tokenizerPath)) throw new Error(`${modality} encoder: the sub-word objective needs the LM tokeniser ${tokenizerPath}: run \`npm run pretrain:lm -- --preset ${preset}\` first`);
-  return { ds, inventory, noise, extraDir, tokenizer: BpeTokenizer.fromJSON(readFileSync(tokenizerPath, "utf8")), tokenizerPath };
+  return { ds, inventory, noise, bank, tokenizer: BpeTokenizer.fromJSON(readFileSync(tokenizerPath, "utf8")), tokenizerPath };
 }

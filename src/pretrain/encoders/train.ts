@@ -123,9 +123,10 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
     targetsOf(d.ds, u.id, d.inventory).length <= outputFrames(spec, inputFramesOf(spec, u)) &&
     (!d.tokenizer || subwordTargetsOf(u.text, d.tokenizer).length <= outputFrames(spec, inputFramesOf(spec, u)));
   train = train.filter(fits);
-  if (spec.train.extraTrain) {
+  if (d.bank) {
     const known = new Set(d.inventory.units);
-    const bank = train.filter((u) => u.id.startsWith("bank-"));
+    const bankIds = new Set(d.bank.utterances("train").map((u) => u.id));
+    const bank = train.filter((u) => bankIds.has(u.id));
     let dropped = 0;
     for (const u of bank) for (const [p] of d.ds.alignment(u.id).phonemes) if (p !== "" && !known.has(p)) dropped++;
     log(`[pretrain ${o.modality}] voice bank ${spec.train.extraTrain}: ${bank.length} utterances join ${train.length - bank.length} of the corpus's (${dropped} bank phones outside the inventory dropped)`);
@@ -273,7 +274,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
       seed,
       corpus: d.ds.dir,
       dataHash: corpusHash(d.ds.dir),
-      ...(spec.train.extraTrain ? { extraTrain: { preset: spec.train.extraTrain, dir: d.extraDir, dataHash: corpusHash(d.extraDir!) } } : {}),
+      ...(d.bank ? { extraTrain: { preset: spec.train.extraTrain, dir: d.bank.dir, dataHash: corpusHash(d.bank.dir) } } : {}),
       ...(d.tokenizerPath ? { tokenizerSha256: createHash("sha256").update(readFileSync(d.tokenizerPath)).digest("hex") } : {}),
       backend: tf.getBackend(),
       node: process.version,
