@@ -1,13 +1,15 @@
 /**
  * npm run probe:lexicon -- [--preset default] [--modality audio|video] [--split val|test] [--limit 300]
  *                          [--snr dB] [--lm-weight 1[,2..]] [--edit-cost 4[,..]] [--skip-cost 6] [--beam 16]
+ *                          [--oracle]
  *
  * A shipped encoder as a conventional recogniser (src/eval/lexicon-decode.ts): its greedy CTC string of
  * units (phonemes for audio, visemes for video) on the cached features, segmented into words with the
  * pronunciations of the training alignments and a word-bigram LM of the LMs' pretraining text
  * (data/<preset>/lm_text.txt). Prints the unit error rate and, for each (lm weight, edit cost) pair,
  * the WER; beside it, the encoder's own sub-word CTC head as a recogniser. Comma lists try each
- * combination (choose on val, report test).
+ * combination (choose on val, report test). `--oracle` decodes the reference unit strings instead of the
+ * encoder's (the ceiling of this decoder: what a perfect phone or viseme recogniser would give it).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,6 +38,7 @@ const { values: v } = parseArgs({
     "edit-cost": { type: "string", default: "4" },
     "skip-cost": { type: "string", default: "6" },
     beam: { type: "string", default: "16" },
+    oracle: { type: "boolean", default: false },
   },
 });
 const split = v.split as Split;
@@ -66,8 +69,8 @@ for (const u of utts) {
   const f = feats.get(u.id);
   const x = tf.tensor3d(f.data, [1, f.frames, f.dim]);
   const [ph] = ctcGreedyDecode(tf.tidy(() => enc.model.head.apply(x)), [f.frames]);
-  phones.push(ph!.map((c) => enc.inventory.units[c - 1]!));
   const ref = targetsOf(corpus, u.id, enc.inventory);
+  phones.push((v.oracle ? ref : ph!).map((c) => enc.inventory.units[c - 1]!));
   phoneErrors += editDistance(ref, ph!);
   phoneRefs += ref.length;
   if (enc.model.subwordHead) subword.push(tokenizer.decode(ctcGreedyDecode(tf.tidy(() => enc.model.subwordHead!.apply(x)), [f.frames])[0]!.map((c) => c - 1)));
@@ -79,6 +82,7 @@ const lm = BigramLm.fit(lmText);
 const pct = (x: number) => (100 * x).toFixed(1);
 console.log(`${v.preset} ${split} ${condition}, ${utts.length} utterances, ${modality} encoder ${enc.dir}`);
 console.log(`  ${enc.inventory.kind} error rate (greedy CTC): ${pct(phoneErrors / Math.max(1, phoneRefs))} %`);
+if (v.oracle) console.log(`  --oracle: the lexicon decoder below reads the reference ${enc.inventory.kind}s, not the encoder's`);
 console.log(`  lexicon: ${prons.size} words, ${[...prons.values()].reduce((a, p) => a + p.length, 0)} pronunciations (training alignments); LM: word bigram of ${lmText.length} sentences`);
 if (subword.length) console.log(`  sub-word CTC head, greedy: WER ${pct(corpusWer(utts.map((u, i) => ({ ref: u.text, hyp: subword[i]! }))).rate)} %`);
 for (const lmWeight of list(v["lm-weight"]!, "--lm-weight")) {
