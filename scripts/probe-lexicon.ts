@@ -1,7 +1,7 @@
 /**
  * npm run probe:lexicon -- [--preset default] [--modality audio|video] [--split val|test] [--limit 300]
  *                          [--snr dB] [--lm-weight 1[,2..]] [--edit-cost 4[,..]] [--skip-cost 6] [--beam 16]
- *                          [--oracle]
+ *                          [--oracle] [--encoder DIR]
  *
  * A shipped encoder as a conventional recogniser (src/eval/lexicon-decode.ts): its greedy CTC string of
  * units (phonemes for audio, visemes for video) on the cached features, segmented into words with the
@@ -10,6 +10,8 @@
  * the WER; beside it, the encoder's own sub-word CTC head as a recogniser. Comma lists try each
  * combination (choose on val, report test). `--oracle` decodes the reference unit strings instead of the
  * encoder's (the ceiling of this decoder: what a perfect phone or viseme recogniser would give it).
+ * `--encoder DIR` probes an exported encoder folder other than the shipped one, run on the corpus's
+ * inputs (no feature cache, so slower).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +24,7 @@ import { lexiconDecode, pronunciationsOf } from "../src/eval/lexicon-decode.js";
 import { corpusWer, words } from "../src/eval/wer.js";
 import { conditionName, openFeatures } from "../src/features/cache.js";
 import { ctcGreedyDecode } from "../src/models/ctc.js";
-import { editDistance, loadEncoder, targetsOf } from "../src/pretrain/encoders/index.js";
+import { editDistance, greedyCtcLabels, loadEncoder, openPretrainData, targetsOf } from "../src/pretrain/encoders/index.js";
 import { BpeTokenizer } from "../src/text/tokenizer.js";
 import { unitsOfAlignment } from "../src/pipeline/lexicon-scoring.js";
 import { dataDir, repoRoot } from "../src/util/paths.js";
@@ -39,6 +41,7 @@ const { values: v } = parseArgs({
     "skip-cost": { type: "string", default: "6" },
     beam: { type: "string", default: "16" },
     oracle: { type: "boolean", default: false },
+    encoder: { type: "string" },
   },
 });
 const split = v.split as Split;
@@ -55,27 +58,45 @@ const list = (s: string, flag: string) =>
 await initBackend();
 const corpus = await openCorpus(v.preset!);
 const utts = corpus.utterances(split).slice(0, Number(v.limit));
-const enc = loadEncoder(v.preset!, modality);
-const condition = conditionName(v.snr === undefined ? null : Number(v.snr));
-const feats = openFeatures(v.preset!, modality, enc.hash, split, condition);
+const enc = loadEncoder(v.preset!, modality, v.encoder);
 const tokenizer = BpeTokenizer.fromJSON(readFileSync(join(repoRoot(), "checkpoints", "lm", v.preset!, "tokenizer.json"), "utf8"));
+const snrDb = v.snr === undefined ? undefined : Number(v.snr);
+const condition = conditionName(snrDb ?? null);
 
-// greedy CTC of both heads, one utterance at a time (cached features, no padding)
+// greedy CTC of both heads: one utterance at a time on the cached features of the shipped encoder, or
+// batched on the corpus's inputs for another encoder (--encoder)
+function greedyOnCache(): { units: number[][]; subword: number[][] } {
+  const feats = openFeatures(v.preset!, modality, enc.hash, split, condition);
+  const units: number[][] = [];
+  const subword: number[][] = [];
+  for (const u of utts) {
+    const f = feats.get(u.id);
+    const x = tf.tensor3d(f.data, [1, f.frames, f.dim]);
+    units.push(ctcGreedyDecode(tf.tidy(() => enc.model.head.apply(x)), [f.frames])[0]!);
+    if (enc.model.subwordHead) subword.push(ctcGreedyDecode(tf.tidy(() => enc.model.subwordHead!.apply(x)), [f.frames])[0]!);
+    x.dispose();
+  }
+  return { units, subword };
+}
+async function greedyOnInputs(): Promise<{ units: number[][]; subword: number[][] }> {
+  // the probe reads val/test only, so an encoder pretrained with a voice bank does not need the bank
+  const d = await openPretrainData(v.preset!, modality, { ...enc.model.spec, train: { ...enc.model.spec.train, extraTrain: undefined } });
+  return {
+    units: greedyCtcLabels(enc.model, enc.model.head, d, utts, { snrDb }),
+    subword: enc.model.subwordHead ? greedyCtcLabels(enc.model, enc.model.subwordHead, d, utts, { snrDb }) : [],
+  };
+}
+const greedy = v.encoder === undefined ? greedyOnCache() : await greedyOnInputs();
 const phones: string[][] = [];
-const subword: string[] = [];
 let phoneErrors = 0;
 let phoneRefs = 0;
-for (const u of utts) {
-  const f = feats.get(u.id);
-  const x = tf.tensor3d(f.data, [1, f.frames, f.dim]);
-  const [ph] = ctcGreedyDecode(tf.tidy(() => enc.model.head.apply(x)), [f.frames]);
+utts.forEach((u, i) => {
   const ref = targetsOf(corpus, u.id, enc.inventory);
-  phones.push((v.oracle ? ref : ph!).map((c) => enc.inventory.units[c - 1]!));
-  phoneErrors += editDistance(ref, ph!);
+  phoneErrors += editDistance(ref, greedy.units[i]!);
   phoneRefs += ref.length;
-  if (enc.model.subwordHead) subword.push(tokenizer.decode(ctcGreedyDecode(tf.tidy(() => enc.model.subwordHead!.apply(x)), [f.frames])[0]!.map((c) => c - 1)));
-  x.dispose();
-}
+  phones.push((v.oracle ? ref : greedy.units[i]!).map((c) => enc.inventory.units[c - 1]!));
+});
+const subword = greedy.subword.map((h) => tokenizer.decode(h.map((c) => c - 1)));
 const prons = pronunciationsOf(corpus.utterances("train").map((u) => unitsOfAlignment(corpus, u.id, modality)));
 const lmText = readFileSync(join(dataDir(v.preset!), "lm_text.txt"), "utf8").split("\n").filter(Boolean).map(words);
 const lm = BigramLm.fit(lmText);

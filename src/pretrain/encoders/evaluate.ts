@@ -21,7 +21,7 @@ export interface CtcScore {
 export function evaluateCtc(model: CtcEncoder, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number } = {}): CtcScore {
   let errs = 0;
   let refs = 0;
-  greedyCtc(model, model.head, d, utts, opts).forEach((hyp, i) => {
+  greedyCtcLabels(model, model.head, d, utts, opts).forEach((hyp, i) => {
     const ref = targetsOf(d.ds, utts[i]!.id, d.inventory);
     errs += editDistance(ref, hyp);
     refs += ref.length;
@@ -32,12 +32,15 @@ export function evaluateCtc(model: CtcEncoder, d: PretrainData, utts: readonly U
 /** Greedy-CTC word error rate of the sub-word head (the encoder alone as a CTC recogniser). */
 export function evaluateSubwordCtc(model: CtcEncoder, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number } = {}): ErrorRate {
   if (!model.subwordHead || !d.tokenizer) throw new Error("evaluateSubwordCtc: the encoder has no sub-word head");
-  const hyps = greedyCtc(model, model.subwordHead, d, utts, opts);
+  const hyps = greedyCtcLabels(model, model.subwordHead, d, utts, opts);
   return corpusWer(hyps.map((h, i) => ({ ref: utts[i]!.text, hyp: d.tokenizer!.decode(h.map((c) => c - 1)) })));
 }
 
-/** Greedy-CTC label sequences of `head` for each of `utts` (in order), batched by frame budget. */
-function greedyCtc(model: CtcEncoder, head: CtcHead, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number }): number[][] {
+/**
+ * Greedy-CTC label sequences (classes 1..N) of `head` for each of `utts` (in order), from the corpus's
+ * inputs (no feature cache), batched by frame budget.
+ */
+export function greedyCtcLabels(model: CtcEncoder, head: CtcHead, d: PretrainData, utts: readonly Utterance[], opts: { snrDb?: number; batchFrames?: number }): number[][] {
   const spec = model.spec;
   const batches = frameBudgetBatches(
     utts.map((u) => inputFramesOf(spec, u)),

@@ -35,7 +35,7 @@ export { CtcEncoder, ENCODER_FPS, inputWidth, encoderForward, outputFrames, enco
 export type { AnyEncoder } from "./model.js";
 export { encoderOutputFrames, openPretrainData } from "./data.js";
 export type { PretrainData } from "./data.js";
-export { evaluateCtc, evaluateSubwordCtc } from "./evaluate.js";
+export { evaluateCtc, evaluateSubwordCtc, greedyCtcLabels } from "./evaluate.js";
 export type { CtcScore } from "./evaluate.js";
 export { pretrainEncoder } from "./train.js";
 export type { PretrainOptions, EncoderMetrics, EncoderPretrainResult } from "./train.js";
