@@ -33,7 +33,7 @@ const rates = { audio: a!, video: vr! };
 const built = await buildModel(cfg);
 const step = restoreTrained(built.model, runDir);
 const use = taskUses(task);
-const set = await openEvalSet(cfg.preset, v.split as Split, { needAudio: use.audio, needVideo: use.video, limit: Number(v.limit), ...built.audio });
+const set = await openEvalSet(cfg.preset, v.split as Split, { needAudio: use.audio, needVideo: use.video, limit: Number(v.limit), ...built.inputs });
 const acc = emptyPositionAccuracy(Number(v.positions));
 for (let i = 0; i < set.utterances.length; i += 16) {
   const utts = set.utterances.slice(i, i + 16);

@@ -48,7 +48,7 @@ restoreTrained(built.model, dir);
 if (!(built.model instanceof AvsrTrainModel)) throw new Error("probe:aux-ctc: unexpected model type");
 const model = built.model;
 const snr = v.snr === undefined ? null : Number(v.snr);
-const set = await openEvalSet(cfg.preset, v.split as Split, { audioCondition: conditionName(snr), needAudio: modality === "audio", needVideo: modality === "video", limit: Number(v.limit), ...built.audio });
+const set = await openEvalSet(cfg.preset, v.split as Split, { audioCondition: conditionName(snr), needAudio: modality === "audio", needVideo: modality === "video", limit: Number(v.limit), ...built.inputs });
 const pairs: { ref: string; hyp: string }[] = [];
 for (let s = 0; s < set.utterances.length; s += 32) {
   const utts = set.utterances.slice(s, s + 32);

@@ -5,7 +5,7 @@
  *                  [--steps N] [--batch N] [--lr X] [--run-id ID] [--out DIR]
  *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
  *                  [--lora-dropout X] [--train-limit N] [--no-noise-aug] [--audio-source encoder|oracle]
- *                  [--audio-input features|ctc-embed] [--splice N]
+ *                  [--audio-input features|ctc-embed] [--video-input features|ctc-embed] [--splice N]
  *                  [--compression avg-pooling|stack]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
@@ -39,6 +39,7 @@ const { values: v } = parseArgs({
     "lora-targets": { type: "string" },
     "ctc-weight": { type: "string" },
     "audio-input": { type: "string" },
+    "video-input": { type: "string" },
     splice: { type: "string" },
     compression: { type: "string" },
     "lora-dropout": { type: "string" },
@@ -76,6 +77,7 @@ if (v["ctc-weight"]) p.ctcWeight = Number(v["ctc-weight"]);
 if (v["no-noise-aug"]) p.noiseAug = false;
 if (v["audio-source"]) p.audioSource = v["audio-source"] as TrainParams["audioSource"];
 if (v["audio-input"]) p.audioInput = v["audio-input"] as TrainParams["audioInput"];
+if (v["video-input"]) p.videoInput = v["video-input"] as TrainParams["videoInput"];
 if (v.splice) p.splice = Number(v.splice);
 if (v.compression) p.compression = v.compression as TrainParams["compression"];
 const s = await trainRun(p, v.out);

@@ -98,7 +98,7 @@ export async function elasticDemo(runId: string, o: { index?: number; beam?: num
   const cfg = readRunConfig(dir);
   const built = await buildModel(cfg);
   restoreTrained(built.model, dir);
-  const set = await openEvalSet(cfg.preset, "test", { needAudio: true, needVideo: true, limit: (o.index ?? 0) + 1, ...built.audio });
+  const set = await openEvalSet(cfg.preset, "test", { needAudio: true, needVideo: true, limit: (o.index ?? 0) + 1, ...built.inputs });
   const utt = set.utterances[o.index ?? 0]!;
   const rows: ElasticRow[] = [];
   const cells: Array<{ task: Task; a: number; v: number }> = [

@@ -34,6 +34,8 @@ export type LmSource = "pretrained" | "random" | "auto";
 export type AudioSource = "encoder" | "oracle";
 /** "features": the cached encoder outputs as they are; "ctc-embed": with the LM embedding of the encoder's sub-word CTC posteriors appended (pipeline/ctc-embed.ts). */
 export type AudioInput = "features" | "ctc-embed";
+/** The same choice for the video features: "ctc-embed" appends the LM embedding of the video encoder's sub-word CTC posteriors. */
+export type VideoInput = "features" | "ctc-embed";
 
 /** What a caller gives (CLI flags or a job's params). Everything but method and preset is optional. */
 export interface TrainParams {
@@ -60,6 +62,8 @@ export interface TrainParams {
   audioSource?: AudioSource;
   /** How the audio features enter the projector: as cached (default) or with CTC-posterior embeddings. */
   audioInput?: AudioInput;
+  /** How the video features enter the projector: as cached (default) or with CTC-posterior embeddings. */
+  videoInput?: VideoInput;
   /** Spliced text-injection samples added to every batch (pipeline/splice.ts); 0 (the presets): none. */
   splice?: number;
   /** Token compression (models/compression.ts): "avg-pooling" (the presets, the paper's) or "stack". */
@@ -160,6 +164,8 @@ export interface RunConfig extends TrainPreset {
   loraDropout?: number;
   /** Present only when "ctc-embed" (pipeline/ctc-embed.ts), for the same reason; absent = "features". */
   audioInput?: "ctc-embed";
+  /** The same for the video encoder's sub-word CTC head; absent = "features". */
+  videoInput?: "ctc-embed";
   /** Present only when > 0 (pipeline/splice.ts), for the same reason. */
   splice?: number;
   /** Present only when "stack" (models/compression.ts), for the same reason; absent = "avg-pooling". */
@@ -185,7 +191,7 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const drop = c.loraDropout ? `-drop${c.loraDropout}` : "";
   const limit = preset && c.trainLimit !== preset.trainLimit ? `-n${c.trainLimit}` : "";
   const oracle = c.audioSource === "oracle" ? "-oracle" : "";
-  const input = c.audioInput === "ctc-embed" ? "-ctcemb" : "";
+  const input = (c.audioInput === "ctc-embed" ? "-ctcemb" : "") + (c.videoInput === "ctc-embed" ? "-vctcemb" : "");
   const splice = c.splice ? `-splice${c.splice}` : "";
   const stack = c.compression === "stack" ? "-stack" : "";
   return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${stack}${ctc}${input}${splice}${limit}${oracle}-s${c.seed}`;
@@ -236,6 +242,8 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     if (p.audioSource === "oracle") throw new Error("audioInput ctc-embed needs the encoder's features, not the oracle");
     c.audioInput = "ctc-embed";
   }
+  if (p.videoInput !== undefined && p.videoInput !== "features" && p.videoInput !== "ctc-embed") throw new Error(`videoInput must be features or ctc-embed, got ${JSON.stringify(p.videoInput)}`);
+  if (p.videoInput === "ctc-embed") c.videoInput = "ctc-embed";
   if (p.splice !== undefined && !(Number.isInteger(p.splice) && p.splice >= 0)) throw new Error(`splice must be a whole number of samples per batch, got ${JSON.stringify(p.splice)}`);
   if (p.splice) {
     if (c.audioSource === "oracle") throw new Error("splice cuts the encoder's cached features, not the oracle");

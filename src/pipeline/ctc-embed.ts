@@ -13,9 +13,12 @@
  * (pipeline/oracle.ts: 4.2 % WER), with the acoustic features kept beside it. Everything here is frozen,
  * so it is a feature transform applied where samples are made (pipeline/data.ts), for training,
  * validation and evaluation alike; the projector's input width grows by the LM's width.
+ *
+ * `videoInput: "ctc-embed"` (`--video-input ctc-embed`) does the same with the video encoder's sub-word
+ * CTC head on the cached video frames, for VSR and AVSR.
  */
 import * as tf from "@tensorflow/tfjs";
-import { loadEncoder } from "../pretrain/encoders/index.js";
+import { loadEncoder, type EncoderModality } from "../pretrain/encoders/index.js";
 import type { Llm } from "../models/llm.js";
 
 export class CtcEmbedding {
@@ -65,14 +68,28 @@ export class CtcEmbedding {
   }
 }
 
-/** The run's CTC embedding (its preset's shipped audio encoder and its LM), or undefined for plain features. */
+/**
+ * The run's CTC embeddings (its preset's shipped encoders and its LM): audio for `audioInput: "ctc-embed"`,
+ * video for `videoInput: "ctc-embed"` (the video encoder's sub-word CTC head, the same transform on its
+ * 25 frames/s); undefined where the run reads the plain features.
+ */
 export function ctcEmbeddingOfRun(c: { preset: string; audioInput?: "ctc-embed" }, llm: Llm): CtcEmbedding | undefined {
-  if (c.audioInput !== "ctc-embed") return undefined;
-  const enc = loadEncoder(c.preset, "audio");
-  const head = enc.model.subwordHead;
-  if (!head) throw new Error(`audioInput ctc-embed: the ${c.preset} audio encoder (${enc.dir}) has no sub-word CTC head`);
-  if (!head.out.bias) throw new Error(`audioInput ctc-embed: the sub-word CTC head of ${enc.dir} has no bias`);
-  const e = new CtcEmbedding(head.out.weight as tf.Tensor2D, head.out.bias as tf.Tensor1D, llm.embed as tf.Tensor2D, `${enc.dir} subword_head`);
-  enc.model.dispose();
-  return e;
+  return c.audioInput === "ctc-embed" ? ctcEmbeddingOf(c.preset, "audio", llm) : undefined;
+}
+
+export function videoCtcEmbeddingOfRun(c: { preset: string; videoInput?: "ctc-embed" }, llm: Llm): CtcEmbedding | undefined {
+  return c.videoInput === "ctc-embed" ? ctcEmbeddingOf(c.preset, "video", llm) : undefined;
+}
+
+function ctcEmbeddingOf(preset: string, modality: EncoderModality, llm: Llm): CtcEmbedding {
+  const flag = `${modality}Input ctc-embed`;
+  const enc = loadEncoder(preset, modality);
+  try {
+    const head = enc.model.subwordHead;
+    if (!head) throw new Error(`${flag}: the ${preset} ${modality} encoder (${enc.dir}) has no sub-word CTC head`);
+    if (!head.out.bias) throw new Error(`${flag}: the sub-word CTC head of ${enc.dir} has no bias`);
+    return new CtcEmbedding(head.out.weight as tf.Tensor2D, head.out.bias as tf.Tensor1D, llm.embed as tf.Tensor2D, `${enc.dir} subword_head`);
+  } finally {
+    enc.model.dispose();
+  }
 }

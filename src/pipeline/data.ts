@@ -71,23 +71,25 @@ export interface TrainDataOptions {
   needVideo: boolean;
   /** Audio from the oracle instead of the cached encoder outputs (diagnostic; no noise augmentation). */
   oracle?: OracleAudio;
-  /** Applied to every cached audio frame sequence (the run's `audioInput`; BuiltModel.audioTransform). */
-  audioTransform?: AudioTransform;
+  /** Applied to every cached audio frame sequence (the run's `audioInput`; BuiltModel.inputs). */
+  audioTransform?: FeatureTransform;
+  /** Applied to every cached video frame sequence (the run's `videoInput`; BuiltModel.inputs). */
+  videoTransform?: FeatureTransform;
   /** Spliced samples (pipeline/splice.ts) added to every batch; 0 or absent: none. */
   splice?: number;
 }
 
-/** A frozen per-utterance transform of cached audio features ([T, D] -> [T, D']; pipeline/ctc-embed.ts). */
-export interface AudioTransform {
+/** A frozen per-utterance transform of cached features ([T, D] -> [T, D']; pipeline/ctc-embed.ts), audio or video. */
+export interface FeatureTransform {
   apply(h: tf.Tensor2D): tf.Tensor2D;
 }
 
 /** The cached features of `id`, through `transform` when there is one. */
-function audioTensorOf(set: FeatureSet, id: string, transform?: AudioTransform): tf.Tensor2D {
+function audioTensorOf(set: FeatureSet, id: string, transform?: FeatureTransform): tf.Tensor2D {
   return transformed(tensorOf(set, id), transform);
 }
 
-function transformed(h: tf.Tensor2D, transform?: AudioTransform): tf.Tensor2D {
+function transformed(h: tf.Tensor2D, transform?: FeatureTransform): tf.Tensor2D {
   if (!transform) return h;
   const x = transform.apply(h);
   h.dispose();
@@ -163,7 +165,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
         live.push(s.audio);
       }
       if (video) {
-        s.video = tensorOf(video, id);
+        s.video = transformed(tensorOf(video, id), o.videoTransform);
         live.push(s.video);
       }
       return s;
@@ -181,7 +183,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
         }
         if (video) {
           const f = spliceFrames(sp.segments, video, ENCODER_FPS.video);
-          s.video = tf.tensor2d(f.data, [f.frames, f.dim]);
+          s.video = transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.videoTransform);
           live.push(s.video);
         }
         batch.push(s);
@@ -211,14 +213,16 @@ export interface EvalSet {
   /** Audio from the oracle (diagnostic runs) instead of `audio`. */
   oracle?: OracleAudio;
   /** Applied to the cached audio features (the run's `audioInput`). */
-  audioTransform?: AudioTransform;
+  audioTransform?: FeatureTransform;
+  /** Applied to the cached video features (the run's `videoInput`); `video` itself stays the raw cache (lexicon scoring reads it). */
+  videoTransform?: FeatureTransform;
 }
 
 /** Features of a split for evaluation: audio at `audioCondition` (clean / babble<snr>), video clean. */
 export async function openEvalSet(
   preset: string,
   split: Split,
-  o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number; oracle?: OracleAudio; audioTransform?: AudioTransform },
+  o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number; oracle?: OracleAudio; audioTransform?: FeatureTransform; videoTransform?: FeatureTransform },
 ): Promise<EvalSet> {
   const utterances = await splitUtterances(preset, split, o.limit ?? 0);
   if (o.oracle && o.audioCondition && o.audioCondition !== "clean") throw new Error(`oracle audio has no noisy condition (asked for ${o.audioCondition})`);
@@ -228,6 +232,7 @@ export async function openEvalSet(
     video: o.needVideo ? openSet(preset, encoderRef(preset, "video"), split, "clean") : undefined,
     oracle: o.needAudio ? o.oracle : undefined,
     audioTransform: o.needAudio ? o.audioTransform : undefined,
+    videoTransform: o.needVideo ? o.videoTransform : undefined,
   };
 }
 
@@ -240,7 +245,7 @@ function oracleTensor(oracle: OracleAudio, u: Utterance): tf.Tensor2D {
 export function evalSamples(set: EvalSet, utts: readonly Utterance[]): AvsrSample[] {
   return utts.map((u) => ({
     audio: set.oracle ? oracleTensor(set.oracle, u) : set.audio ? audioTensorOf(set.audio, u.id, set.audioTransform) : undefined,
-    video: set.video ? tensorOf(set.video, u.id) : undefined,
+    video: set.video ? transformed(tensorOf(set.video, u.id), set.videoTransform) : undefined,
   }));
 }
 

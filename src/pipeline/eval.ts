@@ -38,7 +38,7 @@ import { repoRelative } from "../util/paths.js";
 import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
-import { buildModel, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
+import { buildModel, disposeInputs, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 import { ctcHeadsOf, type CtcHeads } from "./ctc-coverage.js";
 import { DEFAULT_BEAM_WIDTH, evalFileName } from "./eval-files.js";
 import { openUnitReader } from "./lexicon-scoring.js";
@@ -179,7 +179,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (heads) log(`[eval] joint CTC decoding, λ ${joint}: heads ${heads.use.join(" + ") || "none (attention only)"}; training transcripts that fit: ${Object.entries(heads.coverage).map(([m, c]) => `${m} ${(100 * c!).toFixed(1)} %`).join(", ")}`);
   // the auxiliary CTC joins only through heads that pass the coverage rule: without one and without lexicon scoring there is no joint search for the word LM
   if (wordLmWeight > 0 && lexWeight + videoLexWeight === 0 && !(heads && heads.use.length > 0)) throw new Error(`wordLmWeight needs joint decoding, and no CTC head of ${cfg.runId} holds ≥ 90 % of the training transcripts at ${p.task} ${p.rates.audio},${p.rates.video}: add lexicon scoring (lexiconDecodeWeight)`);
-  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.audio });
+  const set = await openEvalSet(cfg.preset, split, { audioCondition: conditionName(snr), needAudio: use.audio, needVideo: use.video, limit: p.limit, ...built.inputs });
   const utts = set.utterances;
   const lexModality = use.audio ? "audio" : "video";
   const reader = lexWeight > 0 ? await openUnitReader(cfg.preset, lexModality) : undefined;
@@ -250,7 +250,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   };
   writeFileAtomicSync(json, JSON.stringify(result, null, 1) + "\n");
   built.model.dispose();
-  built.audio.audioTransform?.dispose();
+  disposeInputs(built);
   reader?.dispose();
   videoReader?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);

@@ -25,7 +25,7 @@ import { resultsDir } from "../util/paths.js";
 import type { BpeTokenizer } from "../text/tokenizer.js";
 import type { RunConfig } from "./config.js";
 import { resolveLm, type ResolvedLm } from "./lm.js";
-import { ctcEmbeddingOfRun, type CtcEmbedding } from "./ctc-embed.js";
+import { ctcEmbeddingOfRun, videoCtcEmbeddingOfRun, type CtcEmbedding } from "./ctc-embed.js";
 import { oracleOfRun, type OracleAudio } from "./oracle.js";
 import { disposeSamples, encoderRef, evalLength, evalSamples, type EvalSet } from "./data.js";
 import type { Utterance } from "../data/index.js";
@@ -150,12 +150,13 @@ export interface BuiltModel {
   tokenizer: BpeTokenizer;
   lm: ResolvedLm;
   /**
-   * Where the run's audio comes from, for the data openers (`openTrainData`, `openEvalSet`: spread it into
-   * their options): the oracle (`audioSource: "oracle"`) or the CTC embedding (`audioInput: "ctc-embed"`);
-   * neither = the cached encoder features as they are. Built here, once, so that training, validation,
-   * evaluation, the probes and the elastic demo all read a run's audio the same way.
+   * Where the run's inputs come from, for the data openers (`openTrainData`, `openEvalSet`: spread it into
+   * their options): the audio from the oracle (`audioSource: "oracle"`) or through the CTC embedding
+   * (`audioInput: "ctc-embed"`), the video through its CTC embedding (`videoInput: "ctc-embed"`); none =
+   * the cached encoder features as they are. Built here, once, so that training, validation, evaluation,
+   * the probes and the elastic demo all read a run's inputs the same way. `disposeInputs` frees them.
    */
-  audio: { oracle?: OracleAudio; audioTransform?: CtcEmbedding };
+  inputs: { oracle?: OracleAudio; audioTransform?: CtcEmbedding; videoTransform?: CtcEmbedding };
 }
 
 /** A fresh model for a run config (trainable weights initialised from the run's seed). */
@@ -165,12 +166,20 @@ export async function buildModel(c: RunConfig, log: (l: string) => void = () => 
   const v = encoderRef(c.preset, "video");
   const rng = new Rng(c.seed).fork("avsr-model");
   // the CTC embedding reads the LM's token table, so a random LM is made here (as AvsrModel would make it)
-  const llm = c.audioInput === "ctc-embed" ? (lm.llm ?? new Llm(lm.config, rng.fork("llm"))) : lm.llm;
+  const llm = c.audioInput === "ctc-embed" || c.videoInput === "ctc-embed" ? (lm.llm ?? new Llm(lm.config, rng.fork("llm"))) : lm.llm;
   const audioTransform = llm ? ctcEmbeddingOfRun(c, llm) : undefined;
+  const videoTransform = llm ? videoCtcEmbeddingOfRun(c, llm) : undefined;
   const audioDim = audioTransform ? audioTransform.outDim : a.dim;
-  const model = new AvsrTrainModel(avsrConfigOf(c, lm, audioDim, v.dim), lm.tokenizer, rng, llm, c.ctcWeight ?? 0);
+  const videoDim = videoTransform ? videoTransform.outDim : v.dim;
+  const model = new AvsrTrainModel(avsrConfigOf(c, lm, audioDim, videoDim), lm.tokenizer, rng, llm, c.ctcWeight ?? 0);
   const oracle = oracleOfRun({ audioSource: c.audioSource ?? "encoder", seed: c.seed }, lm.tokenizer, audioDim);
-  return { model, tokenizer: lm.tokenizer, lm, audio: { oracle, audioTransform } };
+  return { model, tokenizer: lm.tokenizer, lm, inputs: { oracle, audioTransform, videoTransform } };
+}
+
+/** Frees a built model's input transforms (not the model). */
+export function disposeInputs(built: Pick<BuiltModel, "inputs">): void {
+  built.inputs.audioTransform?.dispose();
+  built.inputs.videoTransform?.dispose();
 }
 
 /** results/runs/<id>, or the path itself when `run` is a path to a run folder. */

@@ -23,7 +23,7 @@ import { readCsv } from "../report/csv.js";
 import { disposeSamples, evalSamples, openEvalSet } from "./data.js";
 import { openUnitReader } from "./lexicon-scoring.js";
 import { openWordLm } from "./word-lm.js";
-import { buildModel, jointScoring, readRunConfig, restoreTrained } from "./model.js";
+import { buildModel, disposeInputs, jointScoring, readRunConfig, restoreTrained } from "./model.js";
 
 export interface SequenceScore {
   /** log P_att(y, EOS | x) by teacher forcing. */
@@ -81,7 +81,7 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
   restoreTrained(built.model, runDir);
   const use = taskUses(j.task);
   const rows = readCsv(csv, { typed: false, required: ["id", "ref", "hyp"] }) as Array<Record<string, string>>;
-  const set = await openEvalSet(cfg.preset, j.split, { audioCondition: conditionName(j.snr), needAudio: use.audio, needVideo: use.video, limit: rows.length, ...built.audio });
+  const set = await openEvalSet(cfg.preset, j.split, { audioCondition: conditionName(j.snr), needAudio: use.audio, needVideo: use.video, limit: rows.length, ...built.inputs });
   const lam = j.ctcDecodeWeight && j.ctcHeads && j.ctcHeads.use.length > 0 ? j.ctcDecodeWeight : 0;
   const mu = j.lexiconDecode?.weight ?? 0;
   const reader = mu > 0 ? await openUnitReader(cfg.preset, use.audio ? "audio" : "video") : undefined;
@@ -134,7 +134,7 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
     }
   } finally {
     built.model.dispose();
-    built.audio.audioTransform?.dispose();
+    disposeInputs(built);
     reader?.dispose();
     videoReader?.dispose();
   }

@@ -37,7 +37,7 @@ import { repoRelative, resultsDir } from "../util/paths.js";
 import { resolveRunConfig, type RunConfig, type TrainParams } from "./config.js";
 import { openEvalSet, openTrainData } from "./data.js";
 import { checkRunConfig, checkRunInputs, runInputs } from "./inputs.js";
-import { buildModel, decodeUtterances, finalWeightsDir } from "./model.js";
+import { buildModel, disposeInputs, decodeUtterances, finalWeightsDir } from "./model.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 
 export interface ValResult {
@@ -114,7 +114,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const trainer = new Trainer(model, tcfg, { runDir: dir, runConfig: cfg, tokenizer: tokenizer.toJSON(), progressWrite: log, progressIntervalMs: o.progressIntervalMs ?? 5000 });
   const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
   const data = await openTrainData(
-    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, splice: cfg.splice, ...built.audio },
+    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, splice: cfg.splice, ...built.inputs },
     tokenizer,
   );
   const resumed = trainer.resume();
@@ -130,7 +130,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const VAL_COLS = ["step", "epoch", "task", "audio_rate", "video_rate", "wer", "cer", "utterances"];
   if (existsSync(valPath)) truncateCsvAtStep(valPath, resumed);
   else writeFileAtomicSync(valPath, VAL_COLS.join(",") + "\n");
-  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, ...built.audio });
+  const valSet = await openEvalSet(cfg.preset, "val", { needAudio: uses.audio, needVideo: uses.video, limit: cfg.valLimit, ...built.inputs });
   const rates: Rates = { audio: cfg.audioRates[0]!, video: cfg.videoRates[0]! };
   const validate = (step: number): ValResult[] => {
     const out: ValResult[] = [];
@@ -158,7 +158,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
       data.dispose();
       trainer.dispose();
       model.dispose();
-      built.audio.audioTransform?.dispose();
+      disposeInputs(built);
       throw new Error(`stopped after step ${until} (stopAfter)`);
     }
     val = validate(end);
@@ -203,7 +203,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   writeFileAtomicSync(summaryPath, JSON.stringify(summary, null, 1) + "\n");
   trainer.dispose();
   model.dispose();
-  built.audio.audioTransform?.dispose();
+  disposeInputs(built);
   log(`[train] ${cfg.runId} done: ${cfg.steps} steps in ${trainSeconds.toFixed(0)} s (${summary.tokensPerSecond.toFixed(0)} tok/s)`);
   return summary;
 }

@@ -7,9 +7,10 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CtcEmbedding } from "../../src/pipeline/ctc-embed.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
-import { buildModel } from "../../src/pipeline/model.js";
+import { buildModel, disposeInputs } from "../../src/pipeline/model.js";
 import { ensureSmokeModels } from "../helpers/smoke-models.js";
 import { buildFeatureCache } from "../../src/features/cache.js";
+import { disposeSamples, evalSamples, openEvalSet } from "../../src/pipeline/data.js";
 import { readCsv } from "../../src/report/csv.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -76,17 +77,24 @@ test("run config: audioInput ctc-embed shows in the run id and config, features 
   assert.equal(c.runId, "default-llama-avsr-asr-a4-v2-tiny-ctcemb-s0");
   assert.throws(() => resolveRunConfig({ method: "omni-st", preset: "smoke", audioInput: "ctc-embed", audioSource: "oracle" }), /not the oracle/);
   assert.throws(() => resolveRunConfig({ method: "omni-st", preset: "smoke", audioInput: "posteriors" as never }), /audioInput must be/);
+  const v = resolveRunConfig({ method: "llama-avsr", preset: "default", task: "vsr", audioRates: [4], videoRates: [2], videoInput: "ctc-embed" });
+  assert.equal(v.videoInput, "ctc-embed");
+  assert.ok(!("audioInput" in v));
+  assert.equal(v.runId, "default-llama-avsr-vsr-a4-v2-tiny-vctcemb-s0");
+  assert.ok(!("videoInput" in resolveRunConfig({ method: "omni-st", preset: "smoke", videoInput: "features" })));
+  assert.equal(resolveRunConfig({ method: "omni-st", preset: "smoke", audioInput: "ctc-embed", videoInput: "ctc-embed" }).runId, "smoke-omni-st-a4_16-v2_5-tiny-ctcemb-vctcemb-s0");
+  assert.throws(() => resolveRunConfig({ method: "omni-st", preset: "smoke", videoInput: "visemes" as never }), /videoInput must be/);
 });
 
 test("ctc-embed: the audio projector widens by the LM width; train and eval run end to end (smoke)", async () => {
   const base = await buildModel(resolveRunConfig({ method: "omni-st", preset: "smoke" }));
   const built = await buildModel(resolveRunConfig({ method: "omni-st", preset: "smoke", audioInput: "ctc-embed" }));
-  assert.ok(built.audio.audioTransform && !base.audio.audioTransform);
+  assert.ok(built.inputs.audioTransform && !base.inputs.audioTransform && !built.inputs.videoTransform);
   assert.equal(built.model.cfg.audioDim, base.model.cfg.audioDim + built.model.cfg.llm.dim);
   assert.equal(built.model.cfg.videoDim, base.model.cfg.videoDim);
   base.model.dispose();
   built.model.dispose();
-  built.audio.audioTransform!.dispose();
+  disposeInputs(built);
 
   const out = join(root, "run");
   const go = (script: string, args: string[]) => {
@@ -109,4 +117,37 @@ test("ctc-embed: the audio projector widens by the LM width; train and eval run 
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /has no auxiliary CTC head \(trained with ctcWeight 0\)/);
   assert.ok(!existsSync(join(out, "eval", "asr_4-0_ctcdec0.3.csv")));
+});
+
+test("video ctc-embed: the video projector widens by the LM width, the samples carry the embedding, the lexicon's features stay raw; VSR trains (smoke)", async () => {
+  const cfgOf = (videoInput?: "ctc-embed") => resolveRunConfig({ method: "llama-avsr", preset: "smoke", task: "vsr", audioRates: [4], videoRates: [2], videoInput });
+  const base = await buildModel(cfgOf());
+  const built = await buildModel(cfgOf("ctc-embed"));
+  assert.ok(built.inputs.videoTransform && !built.inputs.audioTransform && !base.inputs.videoTransform);
+  assert.equal(built.model.cfg.videoDim, base.model.cfg.videoDim + built.model.cfg.llm.dim);
+  assert.equal(built.model.cfg.audioDim, base.model.cfg.audioDim);
+  const set = await openEvalSet("smoke", "val", { needAudio: false, needVideo: true, limit: 2, ...built.inputs });
+  const [s] = evalSamples(set, set.utterances.slice(0, 1));
+  const raw = set.video!.get(set.utterances[0]!.id);
+  assert.deepEqual(s!.video!.shape, [raw.frames, raw.dim + built.model.cfg.llm.dim]);
+  // the first raw.dim columns are the cached frames themselves
+  const head = s!.video!.slice([0, 0], [raw.frames, raw.dim]).dataSync();
+  let maxDiff = 0;
+  for (let i = 0; i < head.length; i++) maxDiff = Math.max(maxDiff, Math.abs(head[i]! - raw.data[i]!));
+  assert.ok(maxDiff < 1e-6, `raw frames kept (max diff ${maxDiff})`);
+  disposeSamples([s!]);
+  base.model.dispose();
+  built.model.dispose();
+  disposeInputs(built);
+
+  const out = join(root, "run-vctcemb");
+  const r = spawnSync(process.execPath, ["--import", "tsx", join("scripts", "train.ts"), "--method", "llama-avsr", "--task", "vsr", "--rates", "4,2", "--preset", "smoke", "--video-input", "ctc-embed", "--ctc-weight", "0.5", "--splice", "2", "--out", out], { cwd: repo, env, encoding: "utf8" });
+  assert.equal(r.status, 0, `train failed:\n${r.stderr.slice(-3000)}`);
+  const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+  assert.equal(cfg.run.videoInput, "ctc-embed");
+  assert.equal(cfg.model.videoDim, base.model.cfg.videoDim + base.model.cfg.llm.dim);
+  assert.ok(readCsv(join(out, "metrics.csv")).every((row) => Number.isFinite(Number(row.loss))));
+  const e = spawnSync(process.execPath, ["--import", "tsx", join("scripts", "eval.ts"), "--run", out, "--task", "vsr", "--rates", "4,2", "--limit", "4", "--beam", "2", "--max-new-tokens", "4", "--ctc-decode", "0.3"], { cwd: repo, env, encoding: "utf8" });
+  assert.equal(e.status, 0, `eval failed:\n${e.stderr.slice(-3000)}`);
+  assert.equal(readCsv(join(out, "eval", "vsr_0-2_ctcdec0.3_beam2.csv")).length, 4);
 });

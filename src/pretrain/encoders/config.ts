@@ -93,7 +93,8 @@ export const ENCODER_PRESETS: Record<string, Record<EncoderModality, EncoderSpec
       modality: "video",
       video: { temporalKernel: 3, channels: [4, 8, 8], blocksPerStage: 1, dim: 32, nLayers: 1, nHeads: 2, ffnDim: 64 },
       videoSize: 24,
-      train: { steps: 16, frameBudget: 400, maxBatch: 8, lr: 3e-3, warmup: 4, weightDecay: 0.01, clip: 5, checkpointEvery: 8, trainLimit: 0, valLimit: 0, noiseAug: false, frameCeWeight: 1 },
+      // with the sub-word heads, as the default preset's video encoder (video ctc-embed reads them)
+      train: { steps: 16, frameBudget: 400, maxBatch: 8, lr: 3e-3, warmup: 4, weightDecay: 0.01, clip: 5, checkpointEvery: 8, trainLimit: 0, valLimit: 0, noiseAug: false, frameCeWeight: 1, subword: { ctcWeight: 1, frameCeWeight: 1 } },
     },
   },
   default: {
