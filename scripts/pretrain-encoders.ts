@@ -1,11 +1,13 @@
 /**
  * npm run pretrain:encoders -- --preset <smoke|default> [--modality audio|video|all] [--seed N]
  *                              [--steps N] [--lr X] [--warmup N] [--init-from DIR] [--layers N]
- *                              [--out DIR] [--work DIR] [--augment] [--extra-train BANK] [--force]
+ *                              [--out DIR] [--work DIR] [--augment] [--video-rerender P] [--extra-train BANK] [--force]
  * --init-from: warm start from an exported encoder folder (e.g. to add the sub-word objective to a
  * trained phoneme encoder); its matching parameters initialise the run.
  * --augment: audio only, speaker augmentation (VTLP + SpecAugment masks, DEFAULT_AUDIO_AUGMENT of
  * src/audio/augment.ts) on top of the preset's babble.
+ * --video-rerender P: video only, each training clip rendered with probability P as a new virtual speaker
+ * (fresh appearance, head motion and lighting, same timeline; src/video/augment.ts).
  * --extra-train: audio only, a voice bank preset (`default-voicebank`, made by `npm run corpus -- --preset
  * default-voicebank`) whose utterances join the train split: more voices (CorpusConfig.voiceBank).
  * --layers: transformer blocks instead of the preset's (with --init-from, the extra blocks start at random).
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     work: { type: "string" },
     augment: { type: "boolean", default: false },
+    "video-rerender": { type: "string" },
     "extra-train": { type: "string" },
     force: { type: "boolean", default: false },
   },
@@ -42,6 +45,7 @@ const { values } = parseArgs({
 const mods: EncoderModality[] = values.modality === "all" ? ["audio", "video"] : [values.modality as EncoderModality];
 for (const m of mods) if (m !== "audio" && m !== "video") throw new Error(`--modality must be audio, video or all, got ${m}`);
 if (values.augment && mods.some((m) => m !== "audio")) throw new Error("--augment applies to the audio encoder only: give --modality audio");
+if (values["video-rerender"] !== undefined && mods.some((m) => m !== "video")) throw new Error("--video-rerender applies to the video encoder only: give --modality video");
 if (values["extra-train"] && mods.some((m) => m !== "audio")) throw new Error("--extra-train applies to the audio encoder only: give --modality audio");
 if ((values.out || values.work) && mods.length !== 1) throw new Error("--out and --work name one encoder's folders: give --modality audio or video");
 const backend = await initBackend();
@@ -57,6 +61,7 @@ for (const modality of mods) {
       ...(values.warmup ? { warmup: Number(values.warmup) } : {}),
       ...(values["init-from"] ? { initFrom: values["init-from"] } : {}),
       ...(values.augment ? { augment: DEFAULT_AUDIO_AUGMENT } : {}),
+      ...(values["video-rerender"] !== undefined ? { videoAugment: { rerender: Number(values["video-rerender"]) } } : {}),
       ...(values["extra-train"] ? { extraTrain: values["extra-train"] } : {}),
     },
     ...(values.layers ? { layers: Number(values.layers) } : {}),

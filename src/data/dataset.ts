@@ -12,6 +12,7 @@ import { readWav, type ReadAudioOptions } from "../audio/wav.js";
 import { renderMouthVideo, type SpeakerAppearance } from "../video/render.js";
 import { clip, type Clip } from "../video/transforms.js";
 import type { TimedViseme } from "../video/visemes.js";
+import type { RenderStyle } from "../video/augment.js";
 import type { CorpusConfig } from "./config.js";
 import { readManifest, type ManifestRow } from "./manifest.js";
 import type { Split } from "./plan.js";
@@ -35,6 +36,12 @@ export interface Utterance {
 export interface VideoOptions {
   /** Frame side in pixels; default the dataset's `videoSize`. */
   size?: number;
+}
+
+/** Options of the synthetic corpus's renderer: the common ones plus a style override for augmentation. */
+export interface SyntheticVideoOptions extends VideoOptions {
+  /** Maps the speaker's appearance and the utterance's render parameters to the ones to render with. */
+  restyle?: (original: RenderStyle) => RenderStyle;
 }
 
 export interface AvDataset {
@@ -188,14 +195,19 @@ export class SyntheticCorpus implements AvDataset {
     return this.loadVideoSync(id, opts);
   }
 
-  /** Renders the mouth clip [T, size, size] deterministically from the alignment file. */
-  loadVideoSync(id: string, opts: VideoOptions = {}): Clip {
+  /**
+   * Renders the mouth clip [T, size, size] deterministically from the alignment file, with the
+   * speaker's appearance and the utterance's render parameters, or with what `opts.restyle` makes of
+   * them (training-time augmentation, video/augment.ts).
+   */
+  loadVideoSync(id: string, opts: SyntheticVideoOptions = {}): Clip {
     const a = this.alignment(id);
     const size = opts.size ?? this.videoSize;
     const visemes: TimedViseme[] = a.visemes.map(([viseme, start, end]) => ({ viseme, start, end }));
-    const appearance = this.appearance.get(a.speaker);
-    if (!appearance) throw new DataError(id, join(this.dir, "speakers.json"), `speaker ${a.speaker} not in speakers.json`);
-    const data = renderMouthVideo({ visemes, appearance, params: a.render, numFrames: a.numFrames, size });
+    const own = this.appearance.get(a.speaker);
+    if (!own) throw new DataError(id, join(this.dir, "speakers.json"), `speaker ${a.speaker} not in speakers.json`);
+    const { appearance, params } = opts.restyle ? opts.restyle({ appearance: own, params: a.render }) : { appearance: own, params: a.render };
+    const data = renderMouthVideo({ visemes, appearance, params, numFrames: a.numFrames, size });
     return clip(data, a.numFrames, size, size);
   }
 

@@ -24,6 +24,7 @@ import type { NoiseBank } from "../audio/noise.js";
 import { TRAIN_SNRS } from "../audio/noise.js";
 import { augmentedLogMel, type AudioAugmentConfig } from "../audio/augment.js";
 import { normalizeVideo } from "../video/transforms.js";
+import { restyle, type RenderStyle, type VideoAugmentConfig } from "../video/augment.js";
 import { VISEMES } from "../video/visemes.js";
 import type { Rng } from "../util/rng.js";
 import { WORD_START, type BpeTokenizer } from "../text/tokenizer.js";
@@ -143,8 +144,10 @@ export function audioInput(ds: SyntheticCorpus, id: string, opts: { noise?: Nois
   return { data: mel.data, frames: mel.frames };
 }
 
-export function videoInput(ds: SyntheticCorpus, id: string, size: number): EncoderInput {
-  const c = normalizeVideo(ds.loadVideoSync(id, { size }));
+/** The normalised mouth clip; with `augment`, rendered in a style drawn from `augment.rng` (video/augment.ts). */
+export function videoInput(ds: SyntheticCorpus, id: string, size: number, augment?: { config: VideoAugmentConfig; rng: Rng }): EncoderInput {
+  const restyleOf = augment ? (s: RenderStyle) => restyle(s, augment.config, augment.rng) : undefined;
+  const c = normalizeVideo(ds.loadVideoSync(id, { size, restyle: restyleOf }));
   return { data: c.data, frames: c.frames };
 }
 

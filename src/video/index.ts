@@ -9,6 +9,7 @@
  *   drawAppearance(rng) / drawRenderParams(rng, appearance)
  *   normalizeVideo(clip, mean = 0.421, std = 0.165) / centerCrop(clip, size) / randomCrop(clip, size, rng)
  *   timeMask(clip, rng, { count, maxFrames, maxFraction }) -> { clip, spans } / flipVideo(clip)
+ *   restyle(original, { rerender }, rng) -> RenderStyle   (a new virtual face for a training clip)
  */
 export {
   VISEMES,
@@ -46,3 +47,10 @@ export {
   timeMask,
   type Clip,
 } from "./transforms.js";
+export {
+  DEFAULT_VIDEO_AUGMENT,
+  restyle,
+  validateVideoAugment,
+  type RenderStyle,
+  type VideoAugmentConfig,
+} from "./augment.js";

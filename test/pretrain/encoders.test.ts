@@ -164,6 +164,17 @@ test("smoke pretraining: interrupted + resumed equals uninterrupted; export load
   assert.equal(e2.metrics.finalTrainLoss, e1.metrics.finalTrainLoss);
   await assert.rejects(pretrainEncoder({ ...base, modality: "video", train: aug, workDir: join(root, "e4"), outDir: join(root, "e4-out") }), /audio only/);
   await assert.rejects(pretrainEncoder({ ...base, train: { ...aug, augment: { ...DEFAULT_AUDIO_AUGMENT, vtlp: [1.3, 0.8] } }, workDir: join(root, "e5"), outDir: join(root, "e5-out") }), /augment\.vtlp/);
+  // re-rendered faces change what a video run sees, reproducibly, and are video-only
+  const vaug = { steps: 2, checkpointEvery: 2, valLimit: 2, videoAugment: { rerender: 1 } };
+  const video = { ...base, modality: "video" as const };
+  const v1 = await pretrainEncoder({ ...video, train: vaug, workDir: join(root, "v1"), outDir: join(root, "v1-out") });
+  const v2 = await pretrainEncoder({ ...video, train: vaug, workDir: join(root, "v2"), outDir: join(root, "v2-out") });
+  const vPlain = await pretrainEncoder({ ...video, train: { ...vaug, videoAugment: undefined }, workDir: join(root, "v3"), outDir: join(root, "v3-out") });
+  assert.equal(v2.metrics.finalTrainLoss, v1.metrics.finalTrainLoss);
+  assert.deepEqual(readFileSync(join(root, "v2-out", "encoder.safetensors")), readFileSync(join(root, "v1-out", "encoder.safetensors")));
+  assert.notEqual(vPlain.metrics.finalTrainLoss, v1.metrics.finalTrainLoss);
+  await assert.rejects(pretrainEncoder({ ...base, train: vaug, workDir: join(root, "v4"), outDir: join(root, "v4-out") }), /video only/);
+  await assert.rejects(pretrainEncoder({ ...video, train: { ...vaug, videoAugment: { rerender: 1.5 } }, workDir: join(root, "v5"), outDir: join(root, "v5-out") }), /rerender must be a probability/);
 });
 
 test("a voice bank joins the audio encoder's training: logged, in the provenance, and it changes the run", { timeout: 120_000 }, async () => {

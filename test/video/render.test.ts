@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/util/rng.js";
-import { drawAppearance, drawRenderParams, mouthTrack, renderMouthVideo } from "../../src/video/render.js";
+import { drawAppearance, drawRenderParams, mouthTrack, renderMouthVideo, videoTimeline } from "../../src/video/render.js";
+import { restyle, validateVideoAugment } from "../../src/video/augment.js";
 import { centerCrop, clip, normalizeVideo, randomCrop, timeMask, VIDEO_MEAN, VIDEO_STD } from "../../src/video/transforms.js";
 import { phonemeToVisemes, phonemeUnits, visemeKey, visemeTimeline, VISEMES, type TimedViseme, type Viseme } from "../../src/video/visemes.js";
 
@@ -73,4 +74,27 @@ test("normalise, crops and time masking", () => {
     for (let i = s * 4; i < e * 4; i++) assert.equal(m.clip.data[i], v);
   }
   assert.throws(() => clip(new Float32Array(10), 3, 2, 2), /not 3x2x2/);
+});
+
+test("restyle: a new virtual face with the same timeline, at the asked rate, reproducibly", () => {
+  const original = { appearance, params };
+  assert.equal(restyle(original, { rerender: 0 }, new Rng(5)), original);
+  const s = restyle(original, { rerender: 1 }, new Rng(5));
+  assert.notDeepEqual(s.appearance, appearance);
+  assert.deepEqual(restyle(original, { rerender: 1 }, new Rng(5)), s);
+  assert.notDeepEqual(restyle(original, { rerender: 1 }, new Rng(6)), s);
+  for (const k of ["seed", "avOffset", "jitterSd"] as const) assert.equal(s.params[k], params[k], k);
+  const visemes = seq(["sil", "PBM", "AA", "FV", "IY", "sil"]);
+  assert.deepEqual(videoTimeline(visemes, s.params), videoTimeline(visemes, params));
+  const input = { visemes, numFrames: 24, size: 32 };
+  const a = renderMouthVideo({ ...input, ...original });
+  const b = renderMouthVideo({ ...input, ...s });
+  assert.equal(b.length, a.length);
+  assert.notDeepEqual(b, a);
+  let hits = 0;
+  const rng = new Rng(9);
+  for (let i = 0; i < 4000; i++) if (restyle(original, { rerender: 0.3 }, rng) !== original) hits++;
+  assert.ok(Math.abs(hits / 4000 - 0.3) < 0.03, `rerendered ${hits} of 4000 at 0.3`);
+  assert.throws(() => validateVideoAugment({ rerender: -0.1 }), /probability/);
+  assert.throws(() => validateVideoAugment({ rerender: Number.NaN }), /probability/);
 });

@@ -18,6 +18,7 @@
 import type { AudioEncoderConfig, VideoEncoderConfig } from "../../models/encoders.js";
 import type { EncoderModality } from "../encoder-data.js";
 import type { AudioAugmentConfig } from "../../audio/augment.js";
+import type { VideoAugmentConfig } from "../../video/augment.js";
 
 export interface EncoderTrainConfig {
   steps: number;
@@ -60,6 +61,12 @@ export interface EncoderTrainConfig {
    * drawn per sample from the same (seed, step) stream as the babble. Absent = none.
    */
   augment?: AudioAugmentConfig;
+  /**
+   * Video only: each training clip rendered, with probability `rerender`, as a new virtual speaker
+   * (fresh appearance, head motion and lighting; the timeline kept), drawn per sample from the
+   * (seed, step) stream (video/augment.ts). Absent = every clip as the corpus renders it.
+   */
+  videoAugment?: VideoAugmentConfig;
   /**
    * Audio only: a voice bank (a corpus preset with CorpusConfig.voiceBank, e.g. `default-voicebank`)
    * whose training utterances join the train split: more voices for the encoder. The unit inventory

@@ -26,7 +26,7 @@ export interface PretrainData {
 }
 
 export function loadInput(d: PretrainData, spec: EncoderSpec, id: string, rng?: Rng, snrDb?: number | null): EncoderInput {
-  if (spec.modality === "video") return videoInput(d.ds, id, spec.videoSize);
+  if (spec.modality === "video") return videoInput(d.ds, id, spec.videoSize, rng && spec.train.videoAugment ? { config: spec.train.videoAugment, rng } : undefined);
   const noise = (rng && spec.train.noiseAug) || snrDb !== undefined ? d.noise : undefined;
   return audioInput(d.ds, id, { noise, rng, snrDb, augment: rng ? spec.train.augment : undefined });
 }

@@ -22,6 +22,7 @@ import { dataDir, repoRoot } from "../../util/paths.js";
 import { Progress } from "../../util/progress.js";
 import { Rng, hashSeed } from "../../util/rng.js";
 import { validateAugment } from "../../audio/augment.js";
+import { validateVideoAugment } from "../../video/augment.js";
 import { ctcLossFast, ctcFastStats } from "../../models/ctc-fast.js";
 import { installFastMaxPoolGrad } from "../encoder-kernels.js";
 import { frameTargetsOf, subwordFrameTargetsOf, subwordTargetsOf, targetsOf, type EncoderModality } from "../encoder-data.js";
@@ -104,6 +105,10 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   if (spec.train.augment) {
     if (o.modality !== "audio") throw new Error(`${o.modality} encoder: train.augment (VTLP + SpecAugment) applies to audio only`);
     validateAugment(spec.train.augment);
+  }
+  if (spec.train.videoAugment) {
+    if (o.modality !== "video") throw new Error(`${o.modality} encoder: train.videoAugment (re-rendered faces) applies to video only`);
+    validateVideoAugment(spec.train.videoAugment);
   }
   const outDir = o.outDir ?? encoderOutDir(o.preset, o.modality);
   if (!o.force && existsSync(join(outDir, "metrics.json"))) {
@@ -195,7 +200,7 @@ export async function pretrainEncoder(o: PretrainOptions): Promise<EncoderPretra
   while (step < total) {
     const next = step + 1;
     const idx = batchOf(next);
-    const items = idx.map((i, k) => loadInput(d, spec, train[i]!.id, spec.train.noiseAug || spec.train.augment ? new Rng(hashSeed("encoder-aug", seed, next, k)) : undefined));
+    const items = idx.map((i, k) => loadInput(d, spec, train[i]!.id, spec.train.noiseAug || spec.train.augment || spec.train.videoAugment ? new Rng(hashSeed("encoder-aug", seed, next, k)) : undefined));
     const labels = idx.map((i) => targetsOf(d.ds, train[i]!.id, d.inventory));
     const ceW = spec.train.frameCeWeight ?? 0;
     const sw = d.tokenizer ? spec.train.subword : undefined;
