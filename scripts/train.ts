@@ -5,7 +5,7 @@
  *                  [--steps N] [--batch N] [--lr X] [--run-id ID] [--out DIR]
  *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
  *                  [--lora-dropout X] [--train-limit N] [--no-noise-aug] [--audio-source encoder|oracle]
- *                  [--audio-input features|ctc-embed] [--video-input features|ctc-embed] [--splice N]
+ *                  [--audio-input features|ctc-embed] [--video-input features|ctc-embed] [--splice N] [--video-restyle]
  *                  [--compression avg-pooling|stack]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
@@ -41,6 +41,7 @@ const { values: v } = parseArgs({
     "audio-input": { type: "string" },
     "video-input": { type: "string" },
     splice: { type: "string" },
+    "video-restyle": { type: "boolean", default: false },
     compression: { type: "string" },
     "lora-dropout": { type: "string" },
     "train-limit": { type: "string" },
@@ -79,6 +80,7 @@ if (v["audio-source"]) p.audioSource = v["audio-source"] as TrainParams["audioSo
 if (v["audio-input"]) p.audioInput = v["audio-input"] as TrainParams["audioInput"];
 if (v["video-input"]) p.videoInput = v["video-input"] as TrainParams["videoInput"];
 if (v.splice) p.splice = Number(v.splice);
+if (v["video-restyle"]) p.videoRestyle = true;
 if (v.compression) p.compression = v.compression as TrainParams["compression"];
 const s = await trainRun(p, v.out);
 console.log(JSON.stringify({ runId: s.runId, runDir: s.runDir, trainSeconds: s.trainSeconds, tokensPerSecond: Math.round(s.tokensPerSecond), val: s.val.map((r) => ({ task: r.task, rates: r.rates, wer: r.wer })) }));

@@ -25,6 +25,10 @@
  *   one of the utterance's noisy variants, so every level has marginal probability 1/7. K = 2 by
  *   default: a training run sees each utterance about once (see pipeline/config.ts), so more variants
  *   would mostly cost encoding time and disk.
+ * - `restyle<k>` (k < videoRestyleVariants, 0 by default): the train split's video rendered as a new
+ *   virtual speaker (video/augment.ts: a fresh appearance, head motion and lighting, the timeline kept),
+ *   drawn per (utterance, k). Runs with `videoRestyle` draw each sample's video uniformly from the clean
+ *   clip and these variants: the LLM side sees more faces than the corpus's 60.
  *
  * Sizes (default preset, 128-wide features, float16): audio ≈ 31.6 KB and video ≈ 15.9 KB per
  * utterance; the cache is measured and printed by `npm run features`.
@@ -36,7 +40,7 @@ import type { NoiseBank } from "../audio/noise.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { dataDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
-import { hashSeed } from "../util/rng.js";
+import { hashSeed, Rng } from "../util/rng.js";
 import { audioInput, encodeInputs, loadEncoder, outputFrames, videoInput, type EncoderInput, type EncoderModality, type LoadedEncoder } from "../pretrain/encoders/index.js";
 import { decodeHalf, encodeHalf } from "./f16.js";
 
@@ -143,6 +147,8 @@ export interface FeatureJob {
   condition: string;
   /** Audio: babble SNR (null = clean); per-utterance level for aug variants. */
   snrOf: (u: Utterance) => number | null;
+  /** Video: the restyled variant this job renders (restyle<k>); absent = as the corpus renders it. */
+  restyle?: number;
   /** Seed of NoiseBank.mixForEval for this condition. */
   noiseSeed: number;
 }
@@ -153,6 +159,8 @@ export interface FeatureCacheOptions {
   splits?: Split[];
   /** Noisy training variants per utterance (audio). */
   trainNoisyVariants?: number;
+  /** Restyled video variants of the train split (restyle<k>); default 0. */
+  videoRestyleVariants?: number;
   /** Babble SNRs cached for the test split (audio). */
   evalSnrs?: readonly number[];
   partSize?: number;
@@ -175,11 +183,16 @@ export interface FeatureCacheSummary {
 }
 
 /** The (modality, split, condition) jobs a cache build runs. */
-export function featureJobs(o: Required<Pick<FeatureCacheOptions, "modalities" | "splits" | "trainNoisyVariants" | "evalSnrs">>): FeatureJob[] {
+export function featureJobs(o: Required<Pick<FeatureCacheOptions, "modalities" | "splits" | "trainNoisyVariants" | "evalSnrs">> & Pick<FeatureCacheOptions, "videoRestyleVariants">): FeatureJob[] {
+  const restyles = o.videoRestyleVariants ?? 0;
+  if (!(Number.isInteger(restyles) && restyles >= 0)) throw new Error(`videoRestyleVariants must be a whole number, got ${restyles}`);
   const jobs: FeatureJob[] = [];
   for (const modality of o.modalities) {
     for (const split of o.splits) {
       jobs.push({ modality, split, condition: "clean", snrOf: () => null, noiseSeed: 0 });
+      if (modality === "video" && split === "train") {
+        for (let k = 0; k < restyles; k++) jobs.push({ modality, split, condition: `restyle${k}`, snrOf: () => null, noiseSeed: 0, restyle: k });
+      }
       if (modality !== "audio") continue;
       if (split === "train") {
         for (let k = 0; k < o.trainNoisyVariants; k++) {
@@ -193,7 +206,10 @@ export function featureJobs(o: Required<Pick<FeatureCacheOptions, "modalities" |
 }
 
 function inputOf(ds: SyntheticCorpus, enc: LoadedEncoder, noise: NoiseBank | undefined, u: Utterance, job: FeatureJob): EncoderInput {
-  if (job.modality === "video") return videoInput(ds, u.id, enc.spec.videoSize);
+  if (job.modality === "video") {
+    const restyle = job.restyle === undefined ? undefined : { config: { rerender: 1 }, rng: new Rng(hashSeed("video-restyle", u.id, job.restyle)) };
+    return videoInput(ds, u.id, enc.spec.videoSize, restyle);
+  }
   const snr = job.snrOf(u);
   return snr === null ? audioInput(ds, u.id) : audioInput(ds, u.id, { noise, snrDb: snr, evalSeed: job.noiseSeed });
 }
@@ -235,6 +251,7 @@ export async function buildFeatureCache(o: FeatureCacheOptions): Promise<Feature
     splits: o.splits ?? ["train", "val", "test"],
     trainNoisyVariants: o.trainNoisyVariants ?? 2,
     evalSnrs: o.evalSnrs ?? EVAL_SNRS,
+    videoRestyleVariants: o.videoRestyleVariants,
   });
   const partSize = o.partSize ?? 500;
   const encoders = new Map<EncoderModality, LoadedEncoder>();

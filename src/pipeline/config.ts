@@ -66,6 +66,8 @@ export interface TrainParams {
   videoInput?: VideoInput;
   /** Spliced text-injection samples added to every batch (pipeline/splice.ts); 0 (the presets): none. */
   splice?: number;
+  /** Each sample's video drawn from the clean clip and its cached restyled renders (new virtual faces; features/cache.ts). */
+  videoRestyle?: boolean;
   /** Token compression (models/compression.ts): "avg-pooling" (the presets, the paper's) or "stack". */
   compression?: CompressionMode;
   projectorHidden?: number;
@@ -168,6 +170,8 @@ export interface RunConfig extends TrainPreset {
   videoInput?: "ctc-embed";
   /** Present only when > 0 (pipeline/splice.ts), for the same reason. */
   splice?: number;
+  /** Present only when true (restyled training video, features/cache.ts `restyle<k>`), for the same reason. */
+  videoRestyle?: true;
   /** Present only when "stack" (models/compression.ts), for the same reason; absent = "avg-pooling". */
   compression?: "stack";
   preset: string;
@@ -193,8 +197,9 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const oracle = c.audioSource === "oracle" ? "-oracle" : "";
   const input = (c.audioInput === "ctc-embed" ? "-ctcemb" : "") + (c.videoInput === "ctc-embed" ? "-vctcemb" : "");
   const splice = c.splice ? `-splice${c.splice}` : "";
+  const restyle = c.videoRestyle ? "-vrestyle" : "";
   const stack = c.compression === "stack" ? "-stack" : "";
-  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${stack}${ctc}${input}${splice}${limit}${oracle}-s${c.seed}`;
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${stack}${ctc}${input}${splice}${restyle}${limit}${oracle}-s${c.seed}`;
 }
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
@@ -249,6 +254,7 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     if (c.audioSource === "oracle") throw new Error("splice cuts the encoder's cached features, not the oracle");
     c.splice = p.splice;
   }
+  if (p.videoRestyle) c.videoRestyle = true;
   if (p.compression !== undefined && p.compression !== "avg-pooling" && p.compression !== "stack") throw new Error(`compression must be avg-pooling or stack, got ${JSON.stringify(p.compression)}`);
   if (p.compression === "stack") c.compression = "stack";
   if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);

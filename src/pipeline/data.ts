@@ -77,6 +77,8 @@ export interface TrainDataOptions {
   videoTransform?: FeatureTransform;
   /** Spliced samples (pipeline/splice.ts) added to every batch; 0 or absent: none. */
   splice?: number;
+  /** Each sample's video drawn uniformly from the clean cache and its restyled variants (restyle<k>). */
+  videoRestyle?: boolean;
 }
 
 /** A frozen per-utterance transform of cached features ([T, D] -> [T, D']; pipeline/ctc-embed.ts), audio or video. */
@@ -84,11 +86,7 @@ export interface FeatureTransform {
   apply(h: tf.Tensor2D): tf.Tensor2D;
 }
 
-/** The cached features of `id`, through `transform` when there is one. */
-function audioTensorOf(set: FeatureSet, id: string, transform?: FeatureTransform): tf.Tensor2D {
-  return transformed(tensorOf(set, id), transform);
-}
-
+/** `h` through `transform` when there is one (disposing `h`). */
 function transformed(h: tf.Tensor2D, transform?: FeatureTransform): tf.Tensor2D {
   if (!transform) return h;
   const x = transform.apply(h);
@@ -102,6 +100,8 @@ export interface TrainData {
   utterances: number;
   /** Noisy variants per utterance found in the cache. */
   variants: number;
+  /** Restyled video variants per utterance found in the cache (0 without videoRestyle). */
+  videoVariants: number;
   /** Word sequences spliced samples are drawn from (0 without splicing). */
   splicePool: number;
   dispose(): void;
@@ -137,11 +137,23 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
     if (variants.length === 0) throw new Error(`noise augmentation needs cached train variants (aug0, ...): run \`npm run features -- --preset ${o.preset}\``);
   }
   const video = o.needVideo ? openSet(o.preset, videoRef, "train", "clean") : undefined;
+  const videoSets = video ? [video] : [];
+  if (video && o.videoRestyle) {
+    for (let k = 0; ; k++) {
+      const dir = join(featureDir(o.preset, "video", videoRef.hash), "train", `restyle${k}`);
+      if (!FeatureSet.exists(dir)) break;
+      videoSets.push(FeatureSet.open(dir));
+    }
+    if (videoSets.length === 1) throw new Error(`videoRestyle needs cached restyled training video (restyle0, ...) of the video encoder ${videoRef.hash}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle 2\``);
+  }
+  if (o.videoRestyle && !video) throw new Error("videoRestyle: this run does not use the video");
   const tokens = utts.map((u) => tokenizer.encode(u.text));
   const splice = o.splice ? await openSplice(o.preset, utts) : undefined;
   const stepsPerEpoch = Math.max(1, Math.floor(utts.length / o.batchSize));
   // a sample's babble condition: clean with probability 1/7, else one cached variant uniformly
   const conditionOf = (rng: Rng): FeatureSet => (variants.length > 0 && rng.next() >= 1 / 7 ? variants[rng.int(0, variants.length)]! : clean!);
+  // a sample's face: the clean clip or one of its restyled renders, uniformly (no draw without variants)
+  const videoOf = (rng: Rng): FeatureSet => (videoSets.length > 1 ? videoSets[rng.int(0, videoSets.length)]! : video!);
   const orders = new Map<number, number[]>();
   let live: tf.Tensor[] = [];
   const provider: BatchProvider = (step, rng) => {
@@ -161,11 +173,11 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
         s.audio = oracleTensor(o.oracle, utts[i]!);
         live.push(s.audio);
       } else if (clean) {
-        s.audio = audioTensorOf(conditionOf(rng), id, o.audioTransform);
+        s.audio = transformed(tensorOf(conditionOf(rng), id), o.audioTransform);
         live.push(s.audio);
       }
       if (video) {
-        s.video = transformed(tensorOf(video, id), o.videoTransform);
+        s.video = transformed(tensorOf(videoOf(rng), id), o.videoTransform);
         live.push(s.video);
       }
       return s;
@@ -182,7 +194,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
           live.push(s.audio);
         }
         if (video) {
-          const f = spliceFrames(sp.segments, video, ENCODER_FPS.video);
+          const f = spliceFrames(sp.segments, videoOf(srng), ENCODER_FPS.video);
           s.video = transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.videoTransform);
           live.push(s.video);
         }
@@ -196,6 +208,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
     stepsPerEpoch,
     utterances: utts.length,
     variants: variants.length,
+    videoVariants: videoSets.length - 1,
     splicePool: splice?.pool.length ?? 0,
     dispose: () => {
       tf.dispose(live);
@@ -244,7 +257,7 @@ function oracleTensor(oracle: OracleAudio, u: Utterance): tf.Tensor2D {
 /** Samples (no transcript) of the given utterances; the caller disposes them with `disposeSamples`. */
 export function evalSamples(set: EvalSet, utts: readonly Utterance[]): AvsrSample[] {
   return utts.map((u) => ({
-    audio: set.oracle ? oracleTensor(set.oracle, u) : set.audio ? audioTensorOf(set.audio, u.id, set.audioTransform) : undefined,
+    audio: set.oracle ? oracleTensor(set.oracle, u) : set.audio ? transformed(tensorOf(set.audio, u.id), set.audioTransform) : undefined,
     video: set.video ? transformed(tensorOf(set.video, u.id), set.videoTransform) : undefined,
   }));
 }
