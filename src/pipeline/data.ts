@@ -122,6 +122,13 @@ export async function openSplice(preset: string, utts: readonly Utterance[]): Pr
   return { pool, bank };
 }
 
+/** A cached training variant must hold every training utterance: a half-built one (an interrupted `npm run features`) is refused. */
+function completeVariant(set: FeatureSet, dir: string, utts: readonly Utterance[], preset: string): FeatureSet {
+  const missing = utts.filter((u) => !set.has(u.id)).length;
+  if (missing > 0) throw new Error(`${dir}: ${missing} of ${utts.length} training utterances are not cached (an unfinished build?): run \`npm run features -- --preset ${preset}\` with the same options to complete it`);
+  return set;
+}
+
 export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder): Promise<TrainData> {
   const utts = await splitUtterances(o.preset, "train", o.trainLimit);
   const audioRef = encoderRef(o.preset, "audio");
@@ -132,7 +139,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
     for (let k = 0; ; k++) {
       const dir = join(featureDir(o.preset, "audio", audioRef.hash), "train", `aug${k}`);
       if (!FeatureSet.exists(dir)) break;
-      variants.push(FeatureSet.open(dir));
+      variants.push(completeVariant(FeatureSet.open(dir), dir, utts, o.preset));
     }
     if (variants.length === 0) throw new Error(`noise augmentation needs cached train variants (aug0, ...): run \`npm run features -- --preset ${o.preset}\``);
   }
@@ -142,7 +149,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
     for (let k = 0; ; k++) {
       const dir = join(featureDir(o.preset, "video", videoRef.hash), "train", `restyle${k}`);
       if (!FeatureSet.exists(dir)) break;
-      videoSets.push(FeatureSet.open(dir));
+      videoSets.push(completeVariant(FeatureSet.open(dir), dir, utts, o.preset));
     }
     if (videoSets.length === 1) throw new Error(`videoRestyle needs cached restyled training video (restyle0, ...) of the video encoder ${videoRef.hash}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle 2\``);
   }

@@ -5,7 +5,9 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { encodeHalf } from "../../src/features/f16.js";
 import { buildFeatureCache, featureDir, FeatureSet } from "../../src/features/cache.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
 import { encoderRef, openTrainData } from "../../src/pipeline/data.js";
@@ -77,4 +79,16 @@ test("training samples draw their video from the clean clip and its restyled var
   assert.equal(restyled.variants, 2);
   assert.ok(restyled.seen.every((n) => n > 0), `clean / restyle0 / restyle1 drawn ${restyled.seen.join(" / ")} times`);
   await assert.rejects(openTrainData({ ...base, needVideo: false, needAudio: true, videoRestyle: true }, identity as never), /does not use the video/);
+  // a half-built variant (one utterance of many) is refused, naming its folder
+  const partial = join(featureDir("smoke", "video", hash), "train", "restyle2");
+  const first = sets[1]!.ids[0]!;
+  const rows = sets[1]!.get(first);
+  mkdirSync(partial, { recursive: true });
+  try {
+    writeFileSync(join(partial, "part-000.f16"), encodeHalf(rows.data));
+    writeFileSync(join(partial, "part-000.json"), JSON.stringify({ ids: [first], frames: [rows.frames], offsets: [0], dim: rows.dim, condition: "restyle2", split: "train" }));
+    await assert.rejects(openTrainData({ ...base, videoRestyle: true }, identity as never), /restyle2: \d+ of \d+ training utterances are not cached/);
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
 });
