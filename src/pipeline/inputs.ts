@@ -19,6 +19,7 @@ import { taskUses } from "../models/avsr.js";
 import { encoderOutDir } from "../pretrain/encoders/index.js";
 import { lmCheckpointDir } from "../pretrain/lm/index.js";
 import type { RunConfig } from "./config.js";
+import { FeatureSet, featureDir } from "../features/cache.js";
 
 const memo = new Map<string, string>();
 
@@ -40,9 +41,18 @@ export function runInputs(cfg: RunConfig): RunInputs {
   const encoder = (m: "audio" | "video") => weightsHash(join(encoderOutDir(cfg.preset, m), "encoder.safetensors"));
   if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoder("audio");
   if (uses.video) out.videoEncoder = encoder("video");
+  // restyled training video (features/cache.ts restyle<k>): how many renders the run draws from is part of what it saw
+  if (uses.video && cfg.videoRestyle) out.videoRestyleVariants = String(cachedRestyles(cfg.preset, out.videoEncoder!));
   const lm = join(lmCheckpointDir(cfg.preset, cfg.lm), "model.safetensors");
   out.lm = cfg.lmSource !== "random" && existsSync(lm) ? weightsHash(lm) : "random";
   return out;
+}
+
+/** restyle0, restyle1, ... of the train split's video features, counted up to the first missing one. */
+function cachedRestyles(preset: string, videoHash: string): number {
+  let k = 0;
+  while (FeatureSet.exists(join(featureDir(preset, "video", videoHash), "train", `restyle${k}`))) k++;
+  return k;
 }
 
 export function checkRunInputs(dir: string, now: RunInputs): void {

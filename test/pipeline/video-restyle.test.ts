@@ -5,12 +5,14 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeHalf } from "../../src/features/f16.js";
 import { buildFeatureCache, featureDir, FeatureSet } from "../../src/features/cache.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
 import { encoderRef, openTrainData } from "../../src/pipeline/data.js";
+import { checkRunInputs, runInputs } from "../../src/pipeline/inputs.js";
 import { openCorpus } from "../../src/data/index.js";
 import { encodeInputs, loadEncoder, videoInput } from "../../src/pretrain/encoders/index.js";
 import { Rng, hashSeed } from "../../src/util/rng.js";
@@ -29,6 +31,16 @@ test("run config: videoRestyle shows in the run id and config only when set", ()
   assert.equal(c.runId, "default-llama-avsr-vsr-a4-v2-tiny-vrestyle-s0");
   assert.equal(c.videoRestyle, true);
   assert.equal("videoRestyle" in resolveRunConfig({ method: "omni-st", preset: "default", videoRestyle: false }), false);
+});
+
+test("a run's inputs.json counts the restyled renders it draws from, so a resume on another count is refused", () => {
+  const c = resolveRunConfig({ method: "llama-avsr", preset: "smoke", task: "vsr", videoRates: [2], audioRates: [4], videoRestyle: true });
+  assert.equal(runInputs(c).videoRestyleVariants, "2");
+  assert.equal("videoRestyleVariants" in runInputs({ ...c, videoRestyle: undefined }), false);
+  const dir = mkdtempSync(join(tmpdir(), "omni-restyle-inputs-"));
+  writeFileSync(join(dir, "inputs.json"), JSON.stringify({ ...runInputs(c), videoRestyleVariants: "1" }));
+  assert.throws(() => checkRunInputs(dir, runInputs(c)), /videoRestyleVariants: 1 -> 2/);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("restyle<k> caches the encoder on re-rendered clips: deterministic per (utterance, k), unlike the clean clip", async () => {
