@@ -64,6 +64,15 @@ export function featureDir(preset: string, modality: EncoderModality, encoderHas
   return join(root, `${modality}-${encoderHash}`);
 }
 
+/** The cached training variants `<prefix>0`, `<prefix>1`, ... (aug / restyle) of an encoder, up to the first missing one. */
+export function trainVariantDirs(preset: string, modality: EncoderModality, encoderHash: string, prefix: "aug" | "restyle"): string[] {
+  const dirs: string[] = [];
+  for (let k = 0; FeatureSet.exists(join(featureDir(preset, modality, encoderHash), "train", `${prefix}${k}`)); k++) {
+    dirs.push(join(featureDir(preset, modality, encoderHash), "train", `${prefix}${k}`));
+  }
+  return dirs;
+}
+
 // ---- reading ------------------------------------------------------------------------------------
 
 interface PartIndex {

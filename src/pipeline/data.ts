@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openCorpus, type Split, type Utterance } from "../data/index.js";
-import { FeatureSet, featureDir } from "../features/cache.js";
+import { FeatureSet, featureDir, trainVariantDirs } from "../features/cache.js";
 import { encoderOutDir, type EncoderFileConfig, type EncoderModality } from "../pretrain/encoders/index.js";
 import type { AvsrSample } from "../models/avsr.js";
 import type { OracleAudio } from "./oracle.js";
@@ -123,7 +123,8 @@ export async function openSplice(preset: string, utts: readonly Utterance[]): Pr
 }
 
 /** A cached training variant must hold every training utterance: a half-built one (an interrupted `npm run features`) is refused. */
-function completeVariant(set: FeatureSet, dir: string, utts: readonly Utterance[], preset: string): FeatureSet {
+function completeVariant(dir: string, utts: readonly Utterance[], preset: string): FeatureSet {
+  const set = FeatureSet.open(dir);
   const missing = utts.filter((u) => !set.has(u.id)).length;
   if (missing > 0) throw new Error(`${dir}: ${missing} of ${utts.length} training utterances are not cached (an unfinished build?): run \`npm run features -- --preset ${preset}\` with the same options to complete it`);
   return set;
@@ -136,21 +137,13 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const clean = o.needAudio && !o.oracle ? openSet(o.preset, audioRef, "train", "clean") : undefined;
   const variants: FeatureSet[] = [];
   if (clean && o.noiseAug) {
-    for (let k = 0; ; k++) {
-      const dir = join(featureDir(o.preset, "audio", audioRef.hash), "train", `aug${k}`);
-      if (!FeatureSet.exists(dir)) break;
-      variants.push(completeVariant(FeatureSet.open(dir), dir, utts, o.preset));
-    }
+    for (const dir of trainVariantDirs(o.preset, "audio", audioRef.hash, "aug")) variants.push(completeVariant(dir, utts, o.preset));
     if (variants.length === 0) throw new Error(`noise augmentation needs cached train variants (aug0, ...): run \`npm run features -- --preset ${o.preset}\``);
   }
   const video = o.needVideo ? openSet(o.preset, videoRef, "train", "clean") : undefined;
   const videoSets = video ? [video] : [];
   if (video && o.videoRestyle) {
-    for (let k = 0; ; k++) {
-      const dir = join(featureDir(o.preset, "video", videoRef.hash), "train", `restyle${k}`);
-      if (!FeatureSet.exists(dir)) break;
-      videoSets.push(completeVariant(FeatureSet.open(dir), dir, utts, o.preset));
-    }
+    for (const dir of trainVariantDirs(o.preset, "video", videoRef.hash, "restyle")) videoSets.push(completeVariant(dir, utts, o.preset));
     if (videoSets.length === 1) throw new Error(`videoRestyle needs cached restyled training video (restyle0, ...) of the video encoder ${videoRef.hash}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle 2\``);
   }
   if (o.videoRestyle && !video) throw new Error("videoRestyle: this run does not use the video");

@@ -141,7 +141,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   const t0 = Date.now();
   const runDir = runDirOf(p.run);
   const cfg = readRunConfig(runDir);
-  checkRunInputs(runDir, runInputs(cfg));
+  checkRunInputs(runDir, runInputs(cfg), "eval");
   const use = taskUses(p.task);
   if (use.audio && !cfg.audioRates.includes(p.rates.audio)) throw new Error(`run ${cfg.runId} has no audio projector for rate ${p.rates.audio} (has ${cfg.audioRates})`);
   if (use.video && !cfg.videoRates.includes(p.rates.video)) throw new Error(`run ${cfg.runId} has no video projector for rate ${p.rates.video} (has ${cfg.videoRates})`);

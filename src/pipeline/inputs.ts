@@ -19,7 +19,7 @@ import { taskUses } from "../models/avsr.js";
 import { encoderOutDir } from "../pretrain/encoders/index.js";
 import { lmCheckpointDir } from "../pretrain/lm/index.js";
 import type { RunConfig } from "./config.js";
-import { FeatureSet, featureDir } from "../features/cache.js";
+import { trainVariantDirs } from "../features/cache.js";
 
 const memo = new Map<string, string>();
 
@@ -42,24 +42,21 @@ export function runInputs(cfg: RunConfig): RunInputs {
   if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoder("audio");
   if (uses.video) out.videoEncoder = encoder("video");
   // restyled training video (features/cache.ts restyle<k>): how many renders the run draws from is part of what it saw
-  if (uses.video && cfg.videoRestyle) out.videoRestyleVariants = String(cachedRestyles(cfg.preset, out.videoEncoder!));
+  if (uses.video && cfg.videoRestyle) out.videoRestyleVariants = String(trainVariantDirs(cfg.preset, "video", out.videoEncoder!, "restyle").length);
   const lm = join(lmCheckpointDir(cfg.preset, cfg.lm), "model.safetensors");
   out.lm = cfg.lmSource !== "random" && existsSync(lm) ? weightsHash(lm) : "random";
   return out;
 }
 
-/** restyle0, restyle1, ... of the train split's video features, counted up to the first missing one. */
-function cachedRestyles(preset: string, videoHash: string): number {
-  let k = 0;
-  while (FeatureSet.exists(join(featureDir(preset, "video", videoHash), "train", `restyle${k}`))) k++;
-  return k;
-}
+/** Inputs that only training reads: evaluating a finished run does not depend on them. */
+const TRAINING_ONLY = new Set(["videoRestyleVariants"]);
 
-export function checkRunInputs(dir: string, now: RunInputs): void {
+/** Throws when `now` differs from <dir>/inputs.json; `use: "eval"` leaves out what only training reads. */
+export function checkRunInputs(dir: string, now: RunInputs, use: "train" | "eval" = "train"): void {
   const f = join(dir, "inputs.json");
   if (!existsSync(f)) return;
   const was = JSON.parse(readFileSync(f, "utf8")) as RunInputs;
-  const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k]);
+  const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k] && !(use === "eval" && TRAINING_ONLY.has(k)));
   if (changed.length > 0)
     throw new Error(
       `${dir} was trained on other inputs than the checkpoints now give (${changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ")}); ` +

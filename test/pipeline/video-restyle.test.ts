@@ -33,13 +33,14 @@ test("run config: videoRestyle shows in the run id and config only when set", ()
   assert.equal("videoRestyle" in resolveRunConfig({ method: "omni-st", preset: "default", videoRestyle: false }), false);
 });
 
-test("a run's inputs.json counts the restyled renders it draws from, so a resume on another count is refused", () => {
+test("a run's inputs.json counts the restyled renders it draws from, so a resume on another count is refused (evaluation is not)", () => {
   const c = resolveRunConfig({ method: "llama-avsr", preset: "smoke", task: "vsr", videoRates: [2], audioRates: [4], videoRestyle: true });
   assert.equal(runInputs(c).videoRestyleVariants, "2");
   assert.equal("videoRestyleVariants" in runInputs({ ...c, videoRestyle: undefined }), false);
   const dir = mkdtempSync(join(tmpdir(), "omni-restyle-inputs-"));
   writeFileSync(join(dir, "inputs.json"), JSON.stringify({ ...runInputs(c), videoRestyleVariants: "1" }));
   assert.throws(() => checkRunInputs(dir, runInputs(c)), /videoRestyleVariants: 1 -> 2/);
+  checkRunInputs(dir, runInputs(c), "eval"); // evaluating a finished run does not read the training variants
   rmSync(dir, { recursive: true, force: true });
 });
 
