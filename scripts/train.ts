@@ -6,6 +6,7 @@
  *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
  *                  [--lora-dropout X] [--train-limit N] [--no-noise-aug] [--audio-source encoder|oracle]
  *                  [--audio-input features|ctc-embed] [--video-input features|ctc-embed] [--splice N] [--video-restyle]
+ *                  [--time-mask audio|video|both]
  *                  [--compression avg-pooling|stack]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
@@ -42,6 +43,7 @@ const { values: v } = parseArgs({
     "video-input": { type: "string" },
     splice: { type: "string" },
     "video-restyle": { type: "boolean", default: false },
+    "time-mask": { type: "string" },
     compression: { type: "string" },
     "lora-dropout": { type: "string" },
     "train-limit": { type: "string" },
@@ -81,6 +83,7 @@ if (v["audio-input"]) p.audioInput = v["audio-input"] as TrainParams["audioInput
 if (v["video-input"]) p.videoInput = v["video-input"] as TrainParams["videoInput"];
 if (v.splice) p.splice = Number(v.splice);
 if (v["video-restyle"]) p.videoRestyle = true;
+if (v["time-mask"]) p.timeMask = v["time-mask"] as TrainParams["timeMask"];
 if (v.compression) p.compression = v.compression as TrainParams["compression"];
 const s = await trainRun(p, v.out);
 console.log(JSON.stringify({ runId: s.runId, runDir: s.runDir, trainSeconds: s.trainSeconds, tokensPerSecond: Math.round(s.tokensPerSecond), val: s.val.map((r) => ({ task: r.task, rates: r.rates, wer: r.wer })) }));

@@ -29,6 +29,7 @@ import type { CompressionMode } from "../models/compression.js";
 import type { LlmSize } from "../models/llm.js";
 import type { Task } from "../models/lora.js";
 import { DEFAULT_LAMBDAS, METHODS, type Method } from "../train/methods.js";
+import { TIME_MASK_TARGETS, type TimeMaskTarget } from "./time-mask.js";
 
 export type LmSource = "pretrained" | "random" | "auto";
 export type AudioSource = "encoder" | "oracle";
@@ -68,6 +69,8 @@ export interface TrainParams {
   splice?: number;
   /** Each sample's video drawn from the clean clip and its cached restyled renders (new virtual faces; features/cache.ts). */
   videoRestyle?: boolean;
+  /** Spans of the cached audio / video frames zeroed in training samples (pipeline/time-mask.ts); absent (the presets): none. */
+  timeMask?: TimeMaskTarget;
   /** Token compression (models/compression.ts): "avg-pooling" (the presets, the paper's) or "stack". */
   compression?: CompressionMode;
   projectorHidden?: number;
@@ -172,6 +175,8 @@ export interface RunConfig extends TrainPreset {
   splice?: number;
   /** Present only when true (restyled training video, features/cache.ts `restyle<k>`), for the same reason. */
   videoRestyle?: true;
+  /** Present only when set (pipeline/time-mask.ts), for the same reason. */
+  timeMask?: TimeMaskTarget;
   /** Present only when "stack" (models/compression.ts), for the same reason; absent = "avg-pooling". */
   compression?: "stack";
   preset: string;
@@ -198,8 +203,9 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const input = (c.audioInput === "ctc-embed" ? "-ctcemb" : "") + (c.videoInput === "ctc-embed" ? "-vctcemb" : "");
   const splice = c.splice ? `-splice${c.splice}` : "";
   const restyle = c.videoRestyle ? "-vrestyle" : "";
+  const tmask = c.timeMask ? `-tmask${{ audio: "a", video: "v", both: "av" }[c.timeMask]}` : "";
   const stack = c.compression === "stack" ? "-stack" : "";
-  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${stack}${ctc}${input}${splice}${restyle}${limit}${oracle}-s${c.seed}`;
+  return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${stack}${ctc}${input}${splice}${restyle}${tmask}${limit}${oracle}-s${c.seed}`;
 }
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
@@ -255,6 +261,11 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     c.splice = p.splice;
   }
   if (p.videoRestyle) c.videoRestyle = true;
+  if (p.timeMask !== undefined && !TIME_MASK_TARGETS.includes(p.timeMask)) throw new Error(`timeMask must be one of ${TIME_MASK_TARGETS.join(", ")}, got ${JSON.stringify(p.timeMask)}`);
+  if (p.timeMask) {
+    if (p.timeMask === "audio" && c.audioSource === "oracle") throw new Error("timeMask audio masks the encoder's cached features, not the oracle");
+    c.timeMask = p.timeMask;
+  }
   if (p.compression !== undefined && p.compression !== "avg-pooling" && p.compression !== "stack") throw new Error(`compression must be avg-pooling or stack, got ${JSON.stringify(p.compression)}`);
   if (p.compression === "stack") c.compression = "stack";
   if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);

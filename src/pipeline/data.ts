@@ -20,6 +20,7 @@ import { weightsHash } from "./inputs.js";
 import type { BatchProvider } from "../train/trainer.js";
 import type { TextEncoder } from "../models/avsr.js";
 import { Rng, hashSeed } from "../util/rng.js";
+import { maskFrames, masks, timeMaskSpans, type TimeMaskTarget } from "./time-mask.js";
 import { ENCODER_FPS, drawSplice, spliceBankOf, spliceFrames, splicePool, type SpliceBank } from "./splice.js";
 
 export interface EncoderRef {
@@ -79,6 +80,8 @@ export interface TrainDataOptions {
   splice?: number;
   /** Each sample's video drawn uniformly from the clean cache and its restyled variants (restyle<k>). */
   videoRestyle?: boolean;
+  /** Spans of these modalities' frames zeroed in every training sample (pipeline/time-mask.ts); absent: none. */
+  timeMask?: TimeMaskTarget;
 }
 
 /** A frozen per-utterance transform of cached features ([T, D] -> [T, D']; pipeline/ctc-embed.ts), audio or video. */
@@ -92,6 +95,14 @@ function transformed(h: tf.Tensor2D, transform?: FeatureTransform): tf.Tensor2D 
   const x = transform.apply(h);
   h.dispose();
   return x;
+}
+
+/** `x` with time-mask spans drawn from `rng` zeroed when `on` (disposing `x`); `x` itself otherwise. */
+function timeMasked(x: tf.Tensor2D, on: boolean, fps: number, rng: Rng): tf.Tensor2D {
+  if (!on) return x;
+  const y = maskFrames(x, timeMaskSpans(x.shape[0], fps, rng));
+  x.dispose();
+  return y;
 }
 
 export interface TrainData {
@@ -154,6 +165,9 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const conditionOf = (rng: Rng): FeatureSet => (variants.length > 0 && rng.next() >= 1 / 7 ? variants[rng.int(0, variants.length)]! : clean!);
   // a sample's face: the clean clip or one of its restyled renders, uniformly (no draw without variants)
   const videoOf = (rng: Rng): FeatureSet => (videoSets.length > 1 ? videoSets[rng.int(0, videoSets.length)]! : video!);
+  const maskAudio = masks(o.timeMask, "audio");
+  const maskVideo = masks(o.timeMask, "video");
+  if (o.timeMask && !(maskAudio && clean) && !(maskVideo && video)) throw new Error(`timeMask ${o.timeMask}: this run reads no ${o.timeMask === "both" ? "cached audio or video" : `cached ${o.timeMask}`} features to mask`);
   const orders = new Map<number, number[]>();
   let live: tf.Tensor[] = [];
   const provider: BatchProvider = (step, rng) => {
@@ -173,11 +187,11 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
         s.audio = oracleTensor(o.oracle, utts[i]!);
         live.push(s.audio);
       } else if (clean) {
-        s.audio = transformed(tensorOf(conditionOf(rng), id), o.audioTransform);
+        s.audio = timeMasked(transformed(tensorOf(conditionOf(rng), id), o.audioTransform), maskAudio, ENCODER_FPS.audio, rng);
         live.push(s.audio);
       }
       if (video) {
-        s.video = transformed(tensorOf(videoOf(rng), id), o.videoTransform);
+        s.video = timeMasked(transformed(tensorOf(videoOf(rng), id), o.videoTransform), maskVideo, ENCODER_FPS.video, rng);
         live.push(s.video);
       }
       return s;
@@ -190,12 +204,12 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
         const s: AvsrSample = { transcript: tokenizer.encode(sp.text) };
         if (clean) {
           const f = spliceFrames(sp.segments, conditionOf(srng), ENCODER_FPS.audio);
-          s.audio = transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.audioTransform);
+          s.audio = timeMasked(transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.audioTransform), maskAudio, ENCODER_FPS.audio, srng);
           live.push(s.audio);
         }
         if (video) {
           const f = spliceFrames(sp.segments, videoOf(srng), ENCODER_FPS.video);
-          s.video = transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.videoTransform);
+          s.video = timeMasked(transformed(tf.tensor2d(f.data, [f.frames, f.dim]), o.videoTransform), maskVideo, ENCODER_FPS.video, srng);
           live.push(s.video);
         }
         batch.push(s);

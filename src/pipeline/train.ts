@@ -114,14 +114,14 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const trainer = new Trainer(model, tcfg, { runDir: dir, runConfig: cfg, tokenizer: tokenizer.toJSON(), progressWrite: log, progressIntervalMs: o.progressIntervalMs ?? 5000 });
   const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
   const data = await openTrainData(
-    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, splice: cfg.splice, videoRestyle: cfg.videoRestyle, ...built.inputs },
+    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, splice: cfg.splice, videoRestyle: cfg.videoRestyle, timeMask: cfg.timeMask, ...built.inputs },
     tokenizer,
   );
   const resumed = trainer.resume();
   writeFileAtomicSync(join(dir, "inputs.json"), JSON.stringify(inputs, null, 1) + "\n");
   log(
     `[train] ${cfg.runId}: ${cfg.method}${cfg.task ? ` (${cfg.task})` : ""}, LM ${cfg.lm} (${built.lm.source}), ${model.trainableCount()} trainable params, ` +
-      `${data.utterances} train utt (${data.variants} noisy variants${data.videoVariants ? `, ${data.videoVariants} restyled video variants` : ""})${cfg.splice ? ` + ${cfg.splice} spliced per batch from ${data.splicePool} word sequences` : ""}, ${data.stepsPerEpoch} steps/epoch, backend ${backend.name}` +
+      `${data.utterances} train utt (${data.variants} noisy variants${data.videoVariants ? `, ${data.videoVariants} restyled video variants` : ""})${cfg.splice ? ` + ${cfg.splice} spliced per batch from ${data.splicePool} word sequences` : ""}${cfg.timeMask ? `, time mask on ${cfg.timeMask}` : ""}, ${data.stepsPerEpoch} steps/epoch, backend ${backend.name}` +
       (resumed > 0 ? `, resumed at step ${resumed}` : ""),
   );
 
