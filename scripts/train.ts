@@ -5,7 +5,7 @@
  *                  [--steps N] [--batch N] [--lr X] [--run-id ID] [--out DIR]
  *                  [--lora-r N] [--lora-alpha X] [--lora-targets q_proj,v_proj,...] [--ctc-weight X]
  *                  [--lora-dropout X] [--train-limit N] [--no-noise-aug] [--audio-source encoder|oracle]
- *                  [--audio-input features|ctc-embed] [--video-input features|ctc-embed] [--splice N] [--video-restyle]
+ *                  [--audio-input features|ctc-embed] [--video-input features|ctc-embed] [--splice N] [--video-restyle] [--video-restyle-variants K]
  *                  [--time-mask audio|video|both]
  *                  [--compression avg-pooling|stack]
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
@@ -43,6 +43,7 @@ const { values: v } = parseArgs({
     "video-input": { type: "string" },
     splice: { type: "string" },
     "video-restyle": { type: "boolean", default: false },
+    "video-restyle-variants": { type: "string" },
     "time-mask": { type: "string" },
     compression: { type: "string" },
     "lora-dropout": { type: "string" },
@@ -83,6 +84,10 @@ if (v["audio-input"]) p.audioInput = v["audio-input"] as TrainParams["audioInput
 if (v["video-input"]) p.videoInput = v["video-input"] as TrainParams["videoInput"];
 if (v.splice) p.splice = Number(v.splice);
 if (v["video-restyle"]) p.videoRestyle = true;
+if (v["video-restyle-variants"]) {
+  p.videoRestyle = true; // the count implies the option
+  p.videoRestyleVariants = Number(v["video-restyle-variants"]);
+}
 if (v["time-mask"]) p.timeMask = v["time-mask"] as TrainParams["timeMask"];
 if (v.compression) p.compression = v.compression as TrainParams["compression"];
 const s = await trainRun(p, v.out);

@@ -69,6 +69,8 @@ export interface TrainParams {
   splice?: number;
   /** Each sample's video drawn from the clean clip and its cached restyled renders (new virtual faces; features/cache.ts). */
   videoRestyle?: boolean;
+  /** With videoRestyle: draw from the first K restyled renders only (restyle0 .. restyle<K-1>); absent: every complete one cached. */
+  videoRestyleVariants?: number;
   /** Spans of the cached audio / video frames zeroed in training samples (pipeline/time-mask.ts); absent (the presets): none. */
   timeMask?: TimeMaskTarget;
   /** Token compression (models/compression.ts): "avg-pooling" (the presets, the paper's) or "stack". */
@@ -175,6 +177,8 @@ export interface RunConfig extends TrainPreset {
   splice?: number;
   /** Present only when true (restyled training video, features/cache.ts `restyle<k>`), for the same reason. */
   videoRestyle?: true;
+  /** Present only when set (then the run id says `-vrestyle<K>`), for the same reason. */
+  videoRestyleVariants?: number;
   /** Present only when set (pipeline/time-mask.ts), for the same reason. */
   timeMask?: TimeMaskTarget;
   /** Present only when "stack" (models/compression.ts), for the same reason; absent = "avg-pooling". */
@@ -202,7 +206,7 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
   const oracle = c.audioSource === "oracle" ? "-oracle" : "";
   const input = (c.audioInput === "ctc-embed" ? "-ctcemb" : "") + (c.videoInput === "ctc-embed" ? "-vctcemb" : "");
   const splice = c.splice ? `-splice${c.splice}` : "";
-  const restyle = c.videoRestyle ? "-vrestyle" : "";
+  const restyle = c.videoRestyle ? `-vrestyle${c.videoRestyleVariants ?? ""}` : "";
   const tmask = c.timeMask ? `-tmask${{ audio: "a", video: "v", both: "av" }[c.timeMask]}` : "";
   const stack = c.compression === "stack" ? "-stack" : "";
   return `${c.preset}-${c.method}${c.task ? `-${c.task}` : ""}-a${listId(c.audioRates)}-v${listId(c.videoRates)}-${c.lm}${lam}${lora}${drop}${stack}${ctc}${input}${splice}${restyle}${tmask}${limit}${oracle}-s${c.seed}`;
@@ -261,6 +265,11 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     c.splice = p.splice;
   }
   if (p.videoRestyle) c.videoRestyle = true;
+  if (p.videoRestyleVariants !== undefined) {
+    if (!(Number.isInteger(p.videoRestyleVariants) && p.videoRestyleVariants >= 1)) throw new Error(`videoRestyleVariants must be a whole number >= 1, got ${JSON.stringify(p.videoRestyleVariants)}`);
+    if (!p.videoRestyle) throw new Error("videoRestyleVariants applies with videoRestyle only");
+    c.videoRestyleVariants = p.videoRestyleVariants;
+  }
   if (p.timeMask !== undefined && !TIME_MASK_TARGETS.includes(p.timeMask)) throw new Error(`timeMask must be one of ${TIME_MASK_TARGETS.join(", ")}, got ${JSON.stringify(p.timeMask)}`);
   if (p.timeMask) {
     if (p.timeMask === "audio" && c.audioSource === "oracle") throw new Error("timeMask audio masks the encoder's cached features, not the oracle");

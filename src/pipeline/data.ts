@@ -80,6 +80,8 @@ export interface TrainDataOptions {
   splice?: number;
   /** Each sample's video drawn uniformly from the clean cache and its restyled variants (restyle<k>). */
   videoRestyle?: boolean;
+  /** With videoRestyle: the first K restyled renders only; absent: every complete one cached. */
+  videoRestyleVariants?: number;
   /** Spans of these modalities' frames zeroed in every training sample (pipeline/time-mask.ts); absent: none. */
   timeMask?: TimeMaskTarget;
 }
@@ -154,8 +156,10 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const video = o.needVideo ? openSet(o.preset, videoRef, "train", "clean") : undefined;
   const videoSets = video ? [video] : [];
   if (video && o.videoRestyle) {
-    for (const dir of trainVariantDirs(o.preset, "video", videoRef.hash, "restyle")) videoSets.push(completeVariant(dir, utts, o.preset));
-    if (videoSets.length === 1) throw new Error(`videoRestyle needs cached restyled training video (restyle0, ...) of the video encoder ${videoRef.hash}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle 2\``);
+    const dirs = trainVariantDirs(o.preset, "video", videoRef.hash, "restyle");
+    const want = o.videoRestyleVariants ?? Math.max(1, dirs.length);
+    if (dirs.length < want) throw new Error(`videoRestyle needs ${want} cached restyled render${want === 1 ? "" : "s"} of the training video (restyle0, ...) for the video encoder ${videoRef.hash}, found ${dirs.length}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle ${want}\``);
+    for (const dir of dirs.slice(0, want)) videoSets.push(completeVariant(dir, utts, o.preset));
   }
   if (o.videoRestyle && !video) throw new Error("videoRestyle: this run does not use the video");
   const tokens = utts.map((u) => tokenizer.encode(u.text));

@@ -42,7 +42,7 @@ export function runInputs(cfg: RunConfig): RunInputs {
   if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoder("audio");
   if (uses.video) out.videoEncoder = encoder("video");
   // restyled training video (features/cache.ts restyle<k>): how many renders the run draws from is part of what it saw
-  if (uses.video && cfg.videoRestyle) out.videoRestyleVariants = String(trainVariantDirs(cfg.preset, "video", out.videoEncoder!, "restyle").length);
+  if (uses.video && cfg.videoRestyle) out.videoRestyleVariants = String(cfg.videoRestyleVariants ?? trainVariantDirs(cfg.preset, "video", out.videoEncoder!, "restyle").length);
   const lm = join(lmCheckpointDir(cfg.preset, cfg.lm), "model.safetensors");
   out.lm = cfg.lmSource !== "random" && existsSync(lm) ? weightsHash(lm) : "random";
   return out;

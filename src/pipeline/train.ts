@@ -114,7 +114,7 @@ export async function trainRun(params: TrainParams, runDir?: string, o: TrainRun
   const trainer = new Trainer(model, tcfg, { runDir: dir, runConfig: cfg, tokenizer: tokenizer.toJSON(), progressWrite: log, progressIntervalMs: o.progressIntervalMs ?? 5000 });
   const uses = cfg.task ? taskUses(cfg.task) : { audio: true, video: true };
   const data = await openTrainData(
-    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, splice: cfg.splice, videoRestyle: cfg.videoRestyle, timeMask: cfg.timeMask, ...built.inputs },
+    { preset: cfg.preset, seed: cfg.seed, batchSize: cfg.batchSize, trainLimit: cfg.trainLimit, noiseAug: cfg.noiseAug, needAudio: uses.audio, needVideo: uses.video, splice: cfg.splice, videoRestyle: cfg.videoRestyle, videoRestyleVariants: cfg.videoRestyleVariants, timeMask: cfg.timeMask, ...built.inputs },
     tokenizer,
   );
   const resumed = trainer.resume();

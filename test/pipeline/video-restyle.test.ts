@@ -31,12 +31,20 @@ test("run config: videoRestyle shows in the run id and config only when set", ()
   assert.equal(c.runId, "default-llama-avsr-vsr-a4-v2-tiny-vrestyle-s0");
   assert.equal(c.videoRestyle, true);
   assert.equal("videoRestyle" in resolveRunConfig({ method: "omni-st", preset: "default", videoRestyle: false }), false);
+  // a run may name how many renders it draws from (the first K); the id says so
+  const k1 = resolveRunConfig({ method: "llama-avsr", preset: "default", task: "vsr", videoRates: [2], audioRates: [4], videoRestyle: true, videoRestyleVariants: 1 });
+  assert.equal(k1.runId, "default-llama-avsr-vsr-a4-v2-tiny-vrestyle1-s0");
+  assert.equal(k1.videoRestyleVariants, 1);
+  assert.equal("videoRestyleVariants" in c, false);
+  assert.throws(() => resolveRunConfig({ method: "omni-st", preset: "default", videoRestyleVariants: 2 }), /with videoRestyle only/);
+  assert.throws(() => resolveRunConfig({ method: "omni-st", preset: "default", videoRestyle: true, videoRestyleVariants: 0 }), /whole number >= 1/);
 });
 
 test("a run's inputs.json counts the restyled renders it draws from, so a resume on another count is refused (evaluation is not)", () => {
   const c = resolveRunConfig({ method: "llama-avsr", preset: "smoke", task: "vsr", videoRates: [2], audioRates: [4], videoRestyle: true });
   assert.equal(runInputs(c).videoRestyleVariants, "2");
   assert.equal("videoRestyleVariants" in runInputs({ ...c, videoRestyle: undefined }), false);
+  assert.equal(runInputs({ ...c, videoRestyleVariants: 1 }).videoRestyleVariants, "1");
   const dir = mkdtempSync(join(tmpdir(), "omni-restyle-inputs-"));
   writeFileSync(join(dir, "inputs.json"), JSON.stringify({ ...runInputs(c), videoRestyleVariants: "1" }));
   assert.throws(() => checkRunInputs(dir, runInputs(c)), /videoRestyleVariants: 1 -> 2/);
@@ -68,8 +76,8 @@ test("training samples draw their video from the clean clip and its restyled var
   const corpus = await openCorpus("smoke");
   const idsOf = new Map<string, string[]>(); // a sentence may be spoken in several utterances
   for (const u of corpus.utterances("train")) idsOf.set(u.text, [...(idsOf.get(u.text) ?? []), u.id]);
-  const sourcesOf = async (videoRestyle: boolean) => {
-    const data = await openTrainData({ ...base, videoRestyle }, identity as never);
+  const sourcesOf = async (videoRestyle: boolean, videoRestyleVariants?: number) => {
+    const data = await openTrainData({ ...base, videoRestyle, videoRestyleVariants }, identity as never);
     const seen = [0, 0, 0];
     const rng = new Rng(3);
     for (let step = 1; step <= 12; step++) {
@@ -91,15 +99,20 @@ test("training samples draw their video from the clean clip and its restyled var
   const restyled = await sourcesOf(true);
   assert.equal(restyled.variants, 2);
   assert.ok(restyled.seen.every((n) => n > 0), `clean / restyle0 / restyle1 drawn ${restyled.seen.join(" / ")} times`);
+  // the first K renders only, when the run names K; more than are cached is refused
+  const first = await sourcesOf(true, 1);
+  assert.equal(first.variants, 1);
+  assert.ok(first.seen[0]! > 0 && first.seen[1]! > 0 && first.seen[2] === 0, `clean / restyle0 / restyle1 drawn ${first.seen.join(" / ")} times`);
+  await assert.rejects(openTrainData({ ...base, videoRestyle: true, videoRestyleVariants: 3 }, identity as never), /needs 3 cached restyled renders .* found 2: run `npm run features -- --preset smoke --modality video --splits train --video-restyle 3`/);
   await assert.rejects(openTrainData({ ...base, needVideo: false, needAudio: true, videoRestyle: true }, identity as never), /does not use the video/);
   // a half-built variant (one utterance of many) is refused, naming its folder
   const partial = join(featureDir("smoke", "video", hash), "train", "restyle2");
-  const first = sets[1]!.ids[0]!;
-  const rows = sets[1]!.get(first);
+  const one = sets[1]!.ids[0]!;
+  const rows = sets[1]!.get(one);
   mkdirSync(partial, { recursive: true });
   try {
     writeFileSync(join(partial, "part-000.f16"), encodeHalf(rows.data));
-    writeFileSync(join(partial, "part-000.json"), JSON.stringify({ ids: [first], frames: [rows.frames], offsets: [0], dim: rows.dim, condition: "restyle2", split: "train" }));
+    writeFileSync(join(partial, "part-000.json"), JSON.stringify({ ids: [one], frames: [rows.frames], offsets: [0], dim: rows.dim, condition: "restyle2", split: "train" }));
     await assert.rejects(openTrainData({ ...base, videoRestyle: true }, identity as never), /restyle2: \d+ of \d+ training utterances are not cached/);
   } finally {
     rmSync(partial, { recursive: true, force: true });
