@@ -6,7 +6,8 @@
  * The reference masks the raw clips before its frozen encoders, video and audio alike, with an adaptive
  * time mask: for an input of T frames, ⌊(T + stride − 0.1) / stride⌋ spans, each of a width drawn
  * uniformly from [0, window) frames and a start drawn uniformly from [0, T − width), are zeroed (the
- * reference draws the width and the range of the start separately; one draw here); window 0.4 s and stride 1 s (10 / 25 frames of 25 frames/s video, 6,400 / 16,000 samples of 16 kHz audio). Our
+ * reference draws the width and the range of the start separately; one draw here); window 0.4 s and
+ * stride 1 s (10 / 25 frames of 25 frames/s video, 6,400 / 16,000 samples of 16 kHz audio). Our
  * encoders' outputs are cached, so the same spans (in seconds) are zeroed in the cached frames the
  * projector reads, after the run's input transform (pipeline/ctc-embed.ts): a masked frame carries
  * nothing, neither the encoder's features nor its CTC embedding. Validation and evaluation are never masked.
@@ -35,7 +36,7 @@ export function masks(target: TimeMaskTarget | undefined, modality: "audio" | "v
 
 /**
  * The spans [start, end) zeroed in an input of `frames` frames at `fps` frames/s. Draws from `rng` only
- * (two draws per span, the width first), so a run's masks are a function of its seed and step.
+ * (per span the width, then the start), so a run's masks are a function of its seed and step.
  */
 export function timeMaskSpans(frames: number, fps: number, rng: Rng, cfg: TimeMaskConfig = REFERENCE_TIME_MASK): Array<[number, number]> {
   if (!(Number.isInteger(frames) && frames >= 0)) throw new RangeError(`time mask: frames must be a whole number >= 0, got ${frames}`);
