@@ -73,6 +73,14 @@ export function trainVariantDirs(preset: string, modality: EncoderModality, enco
   return dirs;
 }
 
+/**
+ * How many restyled renders (restyle0, restyle1, ...) a `videoRestyle` run draws from: the count asked for, or,
+ * when none was asked, every complete one cached (at least 1, so a cache without renders is refused, not ignored).
+ */
+export function restyleVariantCount(preset: string, encoderHash: string, asked?: number): number {
+  return asked ?? Math.max(1, trainVariantDirs(preset, "video", encoderHash, "restyle").length);
+}
+
 // ---- reading ------------------------------------------------------------------------------------
 
 interface PartIndex {

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openCorpus, type Split, type Utterance } from "../data/index.js";
-import { FeatureSet, featureDir, trainVariantDirs } from "../features/cache.js";
+import { FeatureSet, featureDir, restyleVariantCount, trainVariantDirs } from "../features/cache.js";
 import { encoderOutDir, type EncoderFileConfig, type EncoderModality } from "../pretrain/encoders/index.js";
 import type { AvsrSample } from "../models/avsr.js";
 import type { OracleAudio } from "./oracle.js";
@@ -157,7 +157,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const videoSets = video ? [video] : [];
   if (video && o.videoRestyle) {
     const dirs = trainVariantDirs(o.preset, "video", videoRef.hash, "restyle");
-    const want = o.videoRestyleVariants ?? Math.max(1, dirs.length);
+    const want = restyleVariantCount(o.preset, videoRef.hash, o.videoRestyleVariants);
     if (dirs.length < want) throw new Error(`videoRestyle needs ${want} cached restyled render${want === 1 ? "" : "s"} of the training video (restyle0, ...) for the video encoder ${videoRef.hash}, found ${dirs.length}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle ${want}\``);
     for (const dir of dirs.slice(0, want)) videoSets.push(completeVariant(dir, utts, o.preset));
   }

@@ -19,7 +19,7 @@ import { taskUses } from "../models/avsr.js";
 import { encoderOutDir } from "../pretrain/encoders/index.js";
 import { lmCheckpointDir } from "../pretrain/lm/index.js";
 import type { RunConfig } from "./config.js";
-import { trainVariantDirs } from "../features/cache.js";
+import { restyleVariantCount } from "../features/cache.js";
 
 const memo = new Map<string, string>();
 
@@ -42,7 +42,7 @@ export function runInputs(cfg: RunConfig): RunInputs {
   if (uses.audio && cfg.audioSource === "encoder") out.audioEncoder = encoder("audio");
   if (uses.video) out.videoEncoder = encoder("video");
   // restyled training video (features/cache.ts restyle<k>): how many renders the run draws from is part of what it saw
-  if (uses.video && cfg.videoRestyle) out.videoRestyleVariants = String(cfg.videoRestyleVariants ?? trainVariantDirs(cfg.preset, "video", out.videoEncoder!, "restyle").length);
+  if (uses.video && cfg.videoRestyle) out.videoRestyleVariants = String(restyleVariantCount(cfg.preset, out.videoEncoder!, cfg.videoRestyleVariants));
   const lm = join(lmCheckpointDir(cfg.preset, cfg.lm), "model.safetensors");
   out.lm = cfg.lmSource !== "random" && existsSync(lm) ? weightsHash(lm) : "random";
   return out;

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeHalf } from "../../src/features/f16.js";
-import { buildFeatureCache, featureDir, FeatureSet } from "../../src/features/cache.js";
+import { buildFeatureCache, featureDir, FeatureSet, restyleVariantCount } from "../../src/features/cache.js";
 import { resolveRunConfig } from "../../src/pipeline/config.js";
 import { encoderRef, openTrainData } from "../../src/pipeline/data.js";
 import { checkRunInputs, runInputs } from "../../src/pipeline/inputs.js";
@@ -50,6 +50,14 @@ test("a run's inputs.json counts the restyled renders it draws from, so a resume
   assert.throws(() => checkRunInputs(dir, runInputs(c)), /videoRestyleVariants: 1 -> 2/);
   checkRunInputs(dir, runInputs(c), "eval"); // evaluating a finished run does not read the training variants
   rmSync(dir, { recursive: true, force: true });
+});
+
+test("restyleVariantCount: the count asked for, else every cached render, and never 0 (a cache without renders is refused at training)", () => {
+  const hash = loadEncoder("smoke", "video").hash;
+  assert.equal(restyleVariantCount("smoke", hash), 2);
+  assert.equal(restyleVariantCount("smoke", hash, 1), 1);
+  assert.equal(restyleVariantCount("smoke", hash, 5), 5);
+  assert.equal(restyleVariantCount("smoke", "no-such-encoder"), 1);
 });
 
 test("restyle<k> caches the encoder on re-rendered clips: deterministic per (utterance, k), unlike the clean clip", async () => {
