@@ -12,7 +12,7 @@
  *                                folder given twice, or a flag changed between a run and its resume)
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { defaultCorpusDir } from "../data/index.js";
 import { taskUses } from "../models/avsr.js";
@@ -20,6 +20,7 @@ import { encoderOutDir } from "../pretrain/encoders/index.js";
 import { lmCheckpointDir } from "../pretrain/lm/index.js";
 import type { RunConfig } from "./config.js";
 import { restyleVariantCount } from "../features/cache.js";
+import { repoRelative, repoRoot } from "../util/paths.js";
 
 const memo = new Map<string, string>();
 
@@ -57,11 +58,27 @@ export function checkRunInputs(dir: string, now: RunInputs, use: "train" | "eval
   if (!existsSync(f)) return;
   const was = JSON.parse(readFileSync(f, "utf8")) as RunInputs;
   const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k] && !(use === "eval" && TRAINING_ONLY.has(k)));
-  if (changed.length > 0)
-    throw new Error(
-      `${dir} was trained on other inputs than the checkpoints now give (${changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ")}); ` +
-        `delete the folder to train it again on the current ones`,
-    );
+  if (changed.length === 0) return;
+  const what = changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ");
+  if (use === "train") throw new Error(`${dir} was trained on other inputs than the checkpoints now give (${what}); delete the folder to train it again on the current ones`);
+  // evaluation: say where the encoder the run was trained on is kept, if it is among the stored ones
+  const where = changed
+    .filter((k) => k === "audioEncoder" || k === "videoEncoder")
+    .flatMap((k) => {
+      const found = encoderWithHash(was[k] ?? "");
+      const modality = k === "audioEncoder" ? "audio" : "video";
+      return found ? [`its ${modality} encoder is ${repoRelative(found)}: copy its config.json and encoder.safetensors into the shipped ${modality} encoder's folder (or a scratch worktree's) to evaluate it`] : [];
+    });
+  throw new Error(`${dir} was trained on other inputs than the checkpoints now give (${what}); ${where.length > 0 ? where.join("; ") : "evaluate it with the checkpoints it was trained on"}`);
+}
+
+/** The stored encoder folder (checkpoints/encoders/<preset>/<modality>, checkpoints/experiments/<name>) whose weights have this hash. */
+export function encoderWithHash(hash: string, root = join(repoRoot(), "checkpoints")): string | undefined {
+  const dirs: string[] = [];
+  const sub = (d: string) => (existsSync(d) ? readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name)) : []);
+  for (const preset of sub(join(root, "encoders"))) dirs.push(...sub(preset));
+  dirs.push(...sub(join(root, "experiments")));
+  return dirs.find((d) => existsSync(join(d, "encoder.safetensors")) && weightsHash(join(d, "encoder.safetensors")) === hash);
 }
 
 /** Keys of the saved run config (config.json, `run`) that differ from `cfg`; [] for a new folder. */
