@@ -7,7 +7,9 @@
  *
  *   weightsHash(path)            sha256 prefix (16 hex) of a file, memoised per path, size and mtime
  *   runInputs(cfg)               { corpus, audioEncoder?, videoEncoder?, lm } of a run config, from the files now
- *   checkRunInputs(dir, now)     throws when <dir>/inputs.json names other weights
+ *   checkRunInputs(dir, now)     throws when <dir>/inputs.json names other weights (at evaluation, naming
+ *                                the stored encoder folder that holds the run's weights)
+ *   encoderWithHash(hash)        that folder: checkpoints/encoders/<preset>/<modality> or checkpoints/experiments/<name>
  *   checkRunConfig(dir, cfg)     throws when <dir>/config.json was written for another run config (a
  *                                folder given twice, or a flag changed between a run and its resume)
  */
@@ -67,7 +69,8 @@ export function checkRunInputs(dir: string, now: RunInputs, use: "train" | "eval
     .flatMap((k) => {
       const found = encoderWithHash(was[k] ?? "");
       const modality = k === "audioEncoder" ? "audio" : "video";
-      return found ? [`its ${modality} encoder is ${repoRelative(found)}: copy its config.json and encoder.safetensors into the shipped ${modality} encoder's folder (or a scratch worktree's) to evaluate it`] : [];
+      // a scratch worktree, not the shipped folder: overwriting that would change every other run and the reproduction
+      return found ? [`its ${modality} encoder is ${repoRelative(found)}: copy its config.json and encoder.safetensors into checkpoints/encoders/<preset>/${modality}/ of a scratch worktree (git worktree add), not over the shipped one, and evaluate there`] : [];
     });
   throw new Error(`${dir} was trained on other inputs than the checkpoints now give (${what}); ${where.length > 0 ? where.join("; ") : "evaluate it with the checkpoints it was trained on"}`);
 }
