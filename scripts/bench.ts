@@ -28,6 +28,7 @@
  * BOS, <audio>, audio tokens, </audio>, prompt, plus transcript and EOS, summed over the batch) and
  * results/bench/native_leak.csv.
  */
+import "../src/util/cli.js";
 import { loadavg } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

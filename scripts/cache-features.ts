@@ -6,6 +6,7 @@
  * Encodes the corpus with the frozen encoders of checkpoints/encoders/<preset>/ into the feature cache
  * data/<preset>/features/ (resumable: complete parts are skipped; see src/features/cache.ts).
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { buildFeatureCache, EVAL_SNRS } from "../src/features/cache.js";

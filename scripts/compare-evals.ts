@@ -6,6 +6,7 @@
  * corpus WERs, B - A with its 95 % interval, and how often B is better over the resamples.
  * `--by-speaker` adds each speaker's WER in A and B.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { pairedBootstrap, type UttErrors } from "../src/eval/bootstrap.js";
 import { CsvError, readCsv } from "../src/report/csv.js";

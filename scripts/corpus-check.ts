@@ -3,6 +3,7 @@
  * Prints the AV sync (correlation of pixel mouth opening with audio energy by lag, pooled over test
  * utterances), the render and feature-extraction speed, and the corpus stats that the closing note reports.
  */
+import "../src/util/cli.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";

@@ -2,6 +2,7 @@
  * npm run corpus -- --preset <smoke|default> [--seed N] [--out DIR] [--workers N]
  * Generates (or resumes) the synthetic LRS-like corpus; see src/data/generate.ts for the layout.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { presetConfig } from "../src/data/config.js";
 import { folderBytes, generateCorpus } from "../src/data/generate.js";

@@ -1,4 +1,5 @@
 /** `npm run env`: measures the environment and rewrites the generated section of environment.md. */
+import "../src/util/cli.js";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { collectEnvironment, environmentSection, replaceEnvironmentSection } from "../src/env/report.js";

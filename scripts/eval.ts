@@ -26,6 +26,7 @@
  * `--task all --rates all` evaluates every task at every rate (pair) the run has projectors for
  * (8 combinations for the Omni-AVSR rates {4,16} x {2,5}) and prints a table.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { parseRatePair } from "../src/pipeline/config.js";
 import { evaluateRun } from "../src/pipeline/eval.js";

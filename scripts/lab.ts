@@ -1,4 +1,5 @@
 /** `npm run lab [-- --port N]`: a Jupyter notebook server with the tslab kernel, opened on notebooks/. */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { startLab } from "./notebooks/lab.js";
 

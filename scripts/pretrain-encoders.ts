@@ -18,6 +18,7 @@
  * resuming from data/<preset>/encoder-runs/<modality>/checkpoints, and exports the frozen encoder to
  * checkpoints/encoders/<preset>/<modality>/ (see src/pretrain/encoders/).
  */
+import "../src/util/cli.js";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_AUDIO_AUGMENT } from "../src/audio/augment.js";

@@ -9,6 +9,7 @@
  * skipped unless --force. --fresh discards the intermediate checkpoints first.
  * Threads: $OMNI_THREADS (the native backend's default, 1, was the fastest measured here).
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { initBackend, describeBackend } from "../src/backend/index.js";
 import { LM_SIZE_NAMES, lmPretrainConfig, prepareLmData, readLmText, runLmPretraining, writeLmSummary } from "../src/pretrain/lm/index.js";

@@ -5,6 +5,7 @@
  * with the reference history, how often the model's top token is right for the 1st, 2nd, ... token.
  * Accuracy that falls with position means the model does not find the later words' audio/video tokens.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { taskUses, type Task } from "../src/models/avsr.js";

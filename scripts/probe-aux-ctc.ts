@@ -7,6 +7,7 @@
  * VSR; `--modality` to choose), no LLM. Its WER beside the LLM's shows what joint CTC/attention
  * decoding (`npm run eval -- ... --ctc-decode λ`) combines.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { corpusWer } from "../src/eval/wer.js";

@@ -7,6 +7,7 @@
  * be compared with the shipped one: `--encoder .scratch/x/audio`). Val holds the training speakers,
  * test unseen ones: the per-speaker rows show whether errors come from a few voices.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import type { Split, Utterance } from "../src/data/index.js";

@@ -13,6 +13,7 @@
  * `--encoder DIR` probes an exported encoder folder other than the shipped one, run on the corpus's
  * inputs (no feature cache, so slower).
  */
+import "../src/util/cli.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";

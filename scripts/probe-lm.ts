@@ -6,6 +6,7 @@
  * copy from its context (what reading a transcript off projected audio/video tokens needs) has a
  * second-copy NLL far below the first.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { copyProbe } from "../src/eval/copy-probe.js";

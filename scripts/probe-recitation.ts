@@ -6,6 +6,7 @@
  * by `npm run eval`) and the corpus's transcripts. "nearer train" well above "nearer held-out" means
  * the model recites training sentences when unsure; about equal means it does not.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openCorpus } from "../src/data/index.js";

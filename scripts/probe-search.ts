@@ -5,6 +5,7 @@
  * wrong, the beam search's ranking score of the reference and of the hypothesis, with the evaluation's
  * own decoding settings. Prints the counts and the first few of each kind.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { searchErrors } from "../src/pipeline/search-errors.js";
 

@@ -9,6 +9,7 @@
  * Equal WERs say the splice boundaries cost the encoder's read-out little; the head is a linear layer
  * on the frames, so it sees what the LLM's ctc-embed input sees (pipeline/ctc-embed.ts).
  */
+import "../src/util/cli.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";

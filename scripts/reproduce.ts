@@ -17,6 +17,7 @@
  *                                          14:20: it resumes from its last checkpoint (the log names
  *                                          the files to `git add -f` to carry it to another clone)
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({

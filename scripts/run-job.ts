@@ -5,6 +5,7 @@
  *
  * usage: run-job.ts <module path from the repo root> <export name> <params JSON> <runDir>
  */
+import { describeFailure } from "../src/util/cli.js";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { writeFileAtomicSync } from "../src/util/atomic.js";
@@ -25,8 +26,8 @@ let result: unknown;
 try {
   result = await (fn as (p: unknown, dir: string) => Promise<unknown>)(JSON.parse(paramsJson), runDir);
 } catch (err) {
-  // The stack for the log, then one line the pool quotes as the reason.
-  console.error(err instanceof Error ? err.stack : err);
+  // The stack for the log (the message alone for an input error), then one line the pool quotes as the reason.
+  console.error(describeFailure(err, process.env.OMNI_DEBUG === "1"));
   console.error(`job failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }

@@ -4,6 +4,7 @@
  * results/notebooks/ (results/smoke/notebooks/ when OMNI_SMOKE=1). Exits non-zero naming the
  * notebook and cell when a cell throws; the partial copy is kept as <name>.failed.ipynb.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { runNotebooks, listNotebooks } from "./notebooks/runner.js";
 import { resultsDir } from "../src/util/paths.js";

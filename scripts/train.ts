@@ -11,6 +11,7 @@
  * Trains one model into results/runs/<run-id>/ (config.json, metrics.csv, val.csv, checkpoints/,
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
  */
+import "../src/util/cli.js";
 import { parseArgs } from "node:util";
 import { parseRatePair, type TrainParams } from "../src/pipeline/config.js";
 import { trainRun } from "../src/pipeline/train.js";

@@ -11,10 +11,11 @@ import { readFileSync } from "node:fs";
 import { decodeWaveToFloat32Channels, encodeWaveFromFloat32Channels } from "@echogarden/wave-codec";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { resample } from "./dsp.js";
+import { InputError } from "../util/errors.js";
 
 export const SAMPLE_RATE = 16000;
 
-export class AudioFileError extends Error {
+export class AudioFileError extends InputError {
   constructor(readonly path: string, reason: string) {
     super(`${path}: ${reason}`);
     this.name = "AudioFileError";

@@ -18,6 +18,7 @@ import { readManifest, type ManifestRow } from "./manifest.js";
 import type { Split } from "./plan.js";
 import type { Speaker } from "./speakers.js";
 import type { AlignFile } from "./utterance.js";
+import { InputError } from "../util/errors.js";
 
 export type { Split } from "./plan.js";
 
@@ -56,7 +57,7 @@ export interface AvDataset {
   loadVideo(id: string, opts?: VideoOptions): Promise<Clip>;
 }
 
-export class DataError extends Error {
+export class DataError extends InputError {
   constructor(readonly id: string, readonly path: string, reason: string) {
     super(`${id} (${path}): ${reason}`);
     this.name = "DataError";

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import Papa from "papaparse";
 import { isNormalizedTranscript } from "./text.js";
+import { InputError } from "../util/errors.js";
 
 export const MANIFEST_COLUMNS = [
   "id",
@@ -24,7 +25,7 @@ export const MANIFEST_COLUMNS = [
 export type ManifestColumn = (typeof MANIFEST_COLUMNS)[number];
 export type ManifestRow = Record<ManifestColumn, string>;
 
-export class ManifestError extends Error {
+export class ManifestError extends InputError {
   constructor(path: string, reason: string) {
     super(`${path}: ${reason}`);
     this.name = "ManifestError";

@@ -9,10 +9,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { InputError } from "../util/errors.js";
 
 export const TRANSCRIPT_PATTERN = /^[a-z']+( [a-z']+)*$/;
 
-export class TranscriptError extends Error {
+export class TranscriptError extends InputError {
   constructor(readonly utteranceId: string, readonly text: string, reason: string) {
     super(`transcript of ${utteranceId}: ${reason}: ${JSON.stringify(text)}`);
     this.name = "TranscriptError";

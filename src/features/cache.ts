@@ -43,6 +43,7 @@ import { Progress } from "../util/progress.js";
 import { hashSeed, Rng } from "../util/rng.js";
 import { audioInput, encodeInputs, loadEncoder, outputFrames, videoInput, type EncoderInput, type EncoderModality, type LoadedEncoder } from "../pretrain/encoders/index.js";
 import { decodeHalf, encodeHalf } from "./f16.js";
+import { InputError } from "../util/errors.js";
 
 export const EVAL_SNRS = [5, 2.5, 0, -2.5, -5] as const;
 export const TRAIN_NOISE_LEVELS = [-5, 0, 5, 10, 15, 20] as const;
@@ -76,9 +77,10 @@ export function trainVariantDirs(preset: string, modality: EncoderModality, enco
 /**
  * How many restyled renders (restyle0, restyle1, ...) a `videoRestyle` run draws from: the count asked for, or,
  * when none was asked, every complete one cached (at least 1, so a cache without renders is refused, not ignored).
+ * `cached`: trainVariantDirs(preset, "video", encoderHash, "restyle"), when the caller has already listed them.
  */
-export function restyleVariantCount(preset: string, encoderHash: string, asked?: number): number {
-  return asked ?? Math.max(1, trainVariantDirs(preset, "video", encoderHash, "restyle").length);
+export function restyleVariantCount(preset: string, encoderHash: string, asked?: number, cached?: readonly string[]): number {
+  return asked ?? Math.max(1, (cached ?? trainVariantDirs(preset, "video", encoderHash, "restyle")).length);
 }
 
 // ---- reading ------------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ export class FeatureSet {
   }
 
   static open(dir: string): FeatureSet {
-    if (!FeatureSet.exists(dir)) throw new Error(`no cached features in ${dir}: run \`npm run features\``);
+    if (!FeatureSet.exists(dir)) throw new InputError(`no cached features in ${dir}: run \`npm run features\``);
     const s = new FeatureSet(dir);
     for (const f of readdirSync(dir).filter((x) => /^part-\d+\.json$/.test(x)).sort()) {
       const idx = JSON.parse(readFileSync(join(dir, f), "utf8")) as PartIndex;
@@ -202,7 +204,7 @@ export interface FeatureCacheSummary {
 /** The (modality, split, condition) jobs a cache build runs. */
 export function featureJobs(o: Required<Pick<FeatureCacheOptions, "modalities" | "splits" | "trainNoisyVariants" | "evalSnrs">> & Pick<FeatureCacheOptions, "videoRestyleVariants">): FeatureJob[] {
   const restyles = o.videoRestyleVariants ?? 0;
-  if (!(Number.isInteger(restyles) && restyles >= 0)) throw new Error(`videoRestyleVariants must be a whole number, got ${restyles}`);
+  if (!(Number.isInteger(restyles) && restyles >= 0)) throw new InputError(`videoRestyleVariants must be a whole number, got ${restyles}`);
   const jobs: FeatureJob[] = [];
   for (const modality of o.modalities) {
     for (const split of o.splits) {

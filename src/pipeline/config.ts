@@ -30,6 +30,7 @@ import type { LlmSize } from "../models/llm.js";
 import type { Task } from "../models/lora.js";
 import { DEFAULT_LAMBDAS, METHODS, type Method } from "../train/methods.js";
 import { TIME_MASK_TARGETS, type TimeMaskTarget } from "./time-mask.js";
+import { InputError } from "../util/errors.js";
 
 export type LmSource = "pretrained" | "random" | "auto";
 export type AudioSource = "encoder" | "oracle";
@@ -214,16 +215,16 @@ export function defaultRunId(c: Omit<RunConfig, "runId">): string {
 
 /** Fills a run's config from its preset; checks the method's needs (task, single rates). */
 export function resolveRunConfig(p: TrainParams): RunConfig {
-  if (!(METHODS as readonly string[]).includes(p.method)) throw new Error(`unknown method ${p.method} (known: ${METHODS.join(", ")})`);
+  if (!(METHODS as readonly string[]).includes(p.method)) throw new InputError(`unknown method ${p.method} (known: ${METHODS.join(", ")})`);
   const preset = TRAIN_PRESETS[p.preset];
-  if (!preset) throw new Error(`unknown training preset ${p.preset} (known: ${Object.keys(TRAIN_PRESETS).join(", ")})`);
+  if (!preset) throw new InputError(`unknown training preset ${p.preset} (known: ${Object.keys(TRAIN_PRESETS).join(", ")})`);
   const single = p.method === "llama-avsr" || p.method === "llama-mtsk";
-  if (single && !p.task) throw new Error(`${p.method} trains one task: give --task asr|vsr|avsr`);
-  if (!single && p.task) throw new Error(`${p.method} is multi-task: --task does not apply`);
+  if (single && !p.task) throw new InputError(`${p.method} trains one task: give --task asr|vsr|avsr`);
+  if (!single && p.task) throw new InputError(`${p.method} is multi-task: --task does not apply`);
   const fixedRate = p.method === "llama-avsr" || p.method === "llama-mt";
   const audioRates = p.audioRates ?? (fixedRate ? [preset.audioRates[0]!] : preset.audioRates);
   const videoRates = p.videoRates ?? (fixedRate ? [preset.videoRates[0]!] : preset.videoRates);
-  if (fixedRate && (audioRates.length !== 1 || videoRates.length !== 1)) throw new Error(`${p.method} trains one rate pair: give --rates a,v`);
+  if (fixedRate && (audioRates.length !== 1 || videoRates.length !== 1)) throw new InputError(`${p.method} trains one rate pair: give --rates a,v`);
   const pick = <K extends keyof TrainPreset>(k: K, v: TrainPreset[K] | undefined): TrainPreset[K] => (v === undefined ? preset[k] : v);
   const c: Omit<RunConfig, "runId"> = {
     ...preset,
@@ -250,34 +251,34 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
     valLimit: pick("valLimit", p.valLimit),
     noiseAug: pick("noiseAug", p.noiseAug),
   };
-  if (p.loraDropout !== undefined && !(p.loraDropout >= 0 && p.loraDropout < 1)) throw new Error(`loraDropout must be in [0, 1), got ${p.loraDropout}`);
+  if (p.loraDropout !== undefined && !(p.loraDropout >= 0 && p.loraDropout < 1)) throw new InputError(`loraDropout must be in [0, 1), got ${p.loraDropout}`);
   if (p.loraDropout) c.loraDropout = p.loraDropout;
-  if (p.audioInput !== undefined && p.audioInput !== "features" && p.audioInput !== "ctc-embed") throw new Error(`audioInput must be features or ctc-embed, got ${JSON.stringify(p.audioInput)}`);
+  if (p.audioInput !== undefined && p.audioInput !== "features" && p.audioInput !== "ctc-embed") throw new InputError(`audioInput must be features or ctc-embed, got ${JSON.stringify(p.audioInput)}`);
   if (p.audioInput === "ctc-embed") {
-    if (p.audioSource === "oracle") throw new Error("audioInput ctc-embed needs the encoder's features, not the oracle");
+    if (p.audioSource === "oracle") throw new InputError("audioInput ctc-embed needs the encoder's features, not the oracle");
     c.audioInput = "ctc-embed";
   }
-  if (p.videoInput !== undefined && p.videoInput !== "features" && p.videoInput !== "ctc-embed") throw new Error(`videoInput must be features or ctc-embed, got ${JSON.stringify(p.videoInput)}`);
+  if (p.videoInput !== undefined && p.videoInput !== "features" && p.videoInput !== "ctc-embed") throw new InputError(`videoInput must be features or ctc-embed, got ${JSON.stringify(p.videoInput)}`);
   if (p.videoInput === "ctc-embed") c.videoInput = "ctc-embed";
-  if (p.splice !== undefined && !(Number.isInteger(p.splice) && p.splice >= 0)) throw new Error(`splice must be a whole number of samples per batch, got ${JSON.stringify(p.splice)}`);
+  if (p.splice !== undefined && !(Number.isInteger(p.splice) && p.splice >= 0)) throw new InputError(`splice must be a whole number of samples per batch, got ${JSON.stringify(p.splice)}`);
   if (p.splice) {
-    if (c.audioSource === "oracle") throw new Error("splice cuts the encoder's cached features, not the oracle");
+    if (c.audioSource === "oracle") throw new InputError("splice cuts the encoder's cached features, not the oracle");
     c.splice = p.splice;
   }
   if (p.videoRestyle) c.videoRestyle = true;
   if (p.videoRestyleVariants !== undefined) {
-    if (!(Number.isInteger(p.videoRestyleVariants) && p.videoRestyleVariants >= 1)) throw new Error(`videoRestyleVariants must be a whole number >= 1, got ${JSON.stringify(p.videoRestyleVariants)}`);
-    if (!p.videoRestyle) throw new Error("videoRestyleVariants applies with videoRestyle only");
+    if (!(Number.isInteger(p.videoRestyleVariants) && p.videoRestyleVariants >= 1)) throw new InputError(`videoRestyleVariants must be a whole number >= 1, got ${JSON.stringify(p.videoRestyleVariants)}`);
+    if (!p.videoRestyle) throw new InputError("videoRestyleVariants applies with videoRestyle only");
     c.videoRestyleVariants = p.videoRestyleVariants;
   }
-  if (p.timeMask !== undefined && !TIME_MASK_TARGETS.includes(p.timeMask)) throw new Error(`timeMask must be one of ${TIME_MASK_TARGETS.join(", ")}, got ${JSON.stringify(p.timeMask)}`);
+  if (p.timeMask !== undefined && !TIME_MASK_TARGETS.includes(p.timeMask)) throw new InputError(`timeMask must be one of ${TIME_MASK_TARGETS.join(", ")}, got ${JSON.stringify(p.timeMask)}`);
   if (p.timeMask) {
-    if (p.timeMask === "audio" && c.audioSource === "oracle") throw new Error("timeMask audio masks the encoder's cached features, not the oracle");
+    if (p.timeMask === "audio" && c.audioSource === "oracle") throw new InputError("timeMask audio masks the encoder's cached features, not the oracle");
     c.timeMask = p.timeMask;
   }
-  if (p.compression !== undefined && p.compression !== "avg-pooling" && p.compression !== "stack") throw new Error(`compression must be avg-pooling or stack, got ${JSON.stringify(p.compression)}`);
+  if (p.compression !== undefined && p.compression !== "avg-pooling" && p.compression !== "stack") throw new InputError(`compression must be avg-pooling or stack, got ${JSON.stringify(p.compression)}`);
   if (p.compression === "stack") c.compression = "stack";
-  if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new Error(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);
+  if (c.audioSource !== "encoder" && c.audioSource !== "oracle") throw new InputError(`audioSource must be encoder or oracle, got ${JSON.stringify(c.audioSource)}`);
   if (c.checkpointEvery > c.steps) c.checkpointEvery = c.steps;
   return { ...c, runId: p.runId ?? defaultRunId(c) };
 }
@@ -285,6 +286,6 @@ export function resolveRunConfig(p: TrainParams): RunConfig {
 /** Parses "4,2" (one audio and one video rate) or "4" (audio only) into rate lists. */
 export function parseRatePair(s: string): { audio: number; video: number } {
   const [a, v] = s.split(",").map((x) => Number(x.trim()));
-  if (!Number.isInteger(a) || (v !== undefined && !Number.isInteger(v))) throw new Error(`--rates expects "a,v" (integers), got ${JSON.stringify(s)}`);
+  if (!Number.isInteger(a) || (v !== undefined && !Number.isInteger(v))) throw new InputError(`--rates expects "a,v" (integers), got ${JSON.stringify(s)}`);
   return { audio: a!, video: v ?? 0 };
 }

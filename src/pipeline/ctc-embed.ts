@@ -20,6 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { loadEncoder, type EncoderModality } from "../pretrain/encoders/index.js";
 import type { Llm } from "../models/llm.js";
+import { InputError } from "../util/errors.js";
 
 export class CtcEmbedding {
   /** Width of the transformed frames: encoder width + LM width. */
@@ -86,8 +87,8 @@ function ctcEmbeddingOf(preset: string, modality: EncoderModality, llm: Llm): Ct
   const enc = loadEncoder(preset, modality);
   try {
     const head = enc.model.subwordHead;
-    if (!head) throw new Error(`${flag}: the ${preset} ${modality} encoder (${enc.dir}) has no sub-word CTC head`);
-    if (!head.out.bias) throw new Error(`${flag}: the sub-word CTC head of ${enc.dir} has no bias`);
+    if (!head) throw new InputError(`${flag}: the ${preset} ${modality} encoder (${enc.dir}) has no sub-word CTC head`);
+    if (!head.out.bias) throw new InputError(`${flag}: the sub-word CTC head of ${enc.dir} has no bias`);
     return new CtcEmbedding(head.out.weight as tf.Tensor2D, head.out.bias as tf.Tensor1D, llm.embed as tf.Tensor2D, `${enc.dir} subword_head`);
   } finally {
     enc.model.dispose();

@@ -22,6 +22,7 @@ import type { TextEncoder } from "../models/avsr.js";
 import { Rng, hashSeed } from "../util/rng.js";
 import { maskFrames, masks, timeMaskSpans, type TimeMaskTarget } from "./time-mask.js";
 import { ENCODER_FPS, drawSplice, spliceBankOf, spliceFrames, splicePool, type SpliceBank } from "./splice.js";
+import { InputError } from "../util/errors.js";
 
 export interface EncoderRef {
   modality: EncoderModality;
@@ -35,7 +36,7 @@ export interface EncoderRef {
 export function encoderRef(preset: string, modality: EncoderModality): EncoderRef {
   const dir = encoderOutDir(preset, modality);
   const path = join(dir, "encoder.safetensors");
-  if (!existsSync(path)) throw new Error(`no ${modality} encoder for preset ${preset}: run \`npm run pretrain:encoders -- --preset ${preset}\``);
+  if (!existsSync(path)) throw new InputError(`no ${modality} encoder for preset ${preset}: run \`npm run pretrain:encoders -- --preset ${preset}\``);
   const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as EncoderFileConfig;
   const hash = weightsHash(path);
   return { modality, hash, dim: modality === "audio" ? cfg.spec.audio!.dim : cfg.spec.video!.dim, dir };
@@ -44,7 +45,7 @@ export function encoderRef(preset: string, modality: EncoderModality): EncoderRe
 /** A cached feature set of the preset's frozen encoder, with a clear error when it is not cached. */
 export function openSet(preset: string, ref: EncoderRef, split: Split, condition: string): FeatureSet {
   const dir = join(featureDir(preset, ref.modality, ref.hash), split, condition);
-  if (!FeatureSet.exists(dir)) throw new Error(`no cached ${ref.modality} features for ${split}/${condition} in ${dir}: run \`npm run features -- --preset ${preset}\``);
+  if (!FeatureSet.exists(dir)) throw new InputError(`no cached ${ref.modality} features for ${split}/${condition} in ${dir}: run \`npm run features -- --preset ${preset}\``);
   return FeatureSet.open(dir);
 }
 
@@ -131,7 +132,7 @@ export async function openSplice(preset: string, utts: readonly Utterance[]): Pr
     (w) => bank.words.has(w),
     { minWords, maxWords, exclude: held },
   );
-  if (pool.length === 0) throw new Error(`splice: no LM-text word sequence of ${preset} is spelt by the ${utts.length} training utterances' words`);
+  if (pool.length === 0) throw new InputError(`splice: no LM-text word sequence of ${preset} is spelt by the ${utts.length} training utterances' words`);
   return { pool, bank };
 }
 
@@ -139,7 +140,7 @@ export async function openSplice(preset: string, utts: readonly Utterance[]): Pr
 function completeVariant(dir: string, utts: readonly Utterance[], preset: string): FeatureSet {
   const set = FeatureSet.open(dir);
   const missing = utts.filter((u) => !set.has(u.id)).length;
-  if (missing > 0) throw new Error(`${dir}: ${missing} of ${utts.length} training utterances are not cached (an unfinished build?): run \`npm run features -- --preset ${preset}\` with the same options to complete it`);
+  if (missing > 0) throw new InputError(`${dir}: ${missing} of ${utts.length} training utterances are not cached (an unfinished build?): run \`npm run features -- --preset ${preset}\` with the same options to complete it`);
   return set;
 }
 
@@ -151,17 +152,17 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const variants: FeatureSet[] = [];
   if (clean && o.noiseAug) {
     for (const dir of trainVariantDirs(o.preset, "audio", audioRef.hash, "aug")) variants.push(completeVariant(dir, utts, o.preset));
-    if (variants.length === 0) throw new Error(`noise augmentation needs cached train variants (aug0, ...): run \`npm run features -- --preset ${o.preset}\``);
+    if (variants.length === 0) throw new InputError(`noise augmentation needs cached train variants (aug0, ...): run \`npm run features -- --preset ${o.preset}\``);
   }
   const video = o.needVideo ? openSet(o.preset, videoRef, "train", "clean") : undefined;
   const videoSets = video ? [video] : [];
   if (video && o.videoRestyle) {
     const dirs = trainVariantDirs(o.preset, "video", videoRef.hash, "restyle");
-    const want = restyleVariantCount(o.preset, videoRef.hash, o.videoRestyleVariants);
-    if (dirs.length < want) throw new Error(`videoRestyle needs ${want} cached restyled render${want === 1 ? "" : "s"} of the training video (restyle0, ...) for the video encoder ${videoRef.hash}, found ${dirs.length}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle ${want}\``);
+    const want = restyleVariantCount(o.preset, videoRef.hash, o.videoRestyleVariants, dirs);
+    if (dirs.length < want) throw new InputError(`videoRestyle needs ${want} cached restyled render${want === 1 ? "" : "s"} of the training video (restyle0, ...) for the video encoder ${videoRef.hash}, found ${dirs.length}: run \`npm run features -- --preset ${o.preset} --modality video --splits train --video-restyle ${want}\``);
     for (const dir of dirs.slice(0, want)) videoSets.push(completeVariant(dir, utts, o.preset));
   }
-  if (o.videoRestyle && !video) throw new Error("videoRestyle: this run does not use the video");
+  if (o.videoRestyle && !video) throw new InputError("videoRestyle: this run does not use the video");
   const tokens = utts.map((u) => tokenizer.encode(u.text));
   const splice = o.splice ? await openSplice(o.preset, utts) : undefined;
   const stepsPerEpoch = Math.max(1, Math.floor(utts.length / o.batchSize));
@@ -171,7 +172,7 @@ export async function openTrainData(o: TrainDataOptions, tokenizer: TextEncoder)
   const videoOf = (rng: Rng): FeatureSet => (videoSets.length > 1 ? videoSets[rng.int(0, videoSets.length)]! : video!);
   const maskAudio = masks(o.timeMask, "audio");
   const maskVideo = masks(o.timeMask, "video");
-  if (o.timeMask && !(maskAudio && clean) && !(maskVideo && video)) throw new Error(`timeMask ${o.timeMask}: this run reads no ${o.timeMask === "both" ? "cached audio or video" : `cached ${o.timeMask}`} features to mask`);
+  if (o.timeMask && !(maskAudio && clean) && !(maskVideo && video)) throw new InputError(`timeMask ${o.timeMask}: this run reads no ${o.timeMask === "both" ? "cached audio or video" : `cached ${o.timeMask}`} features to mask`);
   const orders = new Map<number, number[]>();
   let live: tf.Tensor[] = [];
   const provider: BatchProvider = (step, rng) => {
@@ -256,7 +257,7 @@ export async function openEvalSet(
   o: { audioCondition?: string; needAudio: boolean; needVideo: boolean; limit?: number; oracle?: OracleAudio; audioTransform?: FeatureTransform; videoTransform?: FeatureTransform },
 ): Promise<EvalSet> {
   const utterances = await splitUtterances(preset, split, o.limit ?? 0);
-  if (o.oracle && o.audioCondition && o.audioCondition !== "clean") throw new Error(`oracle audio has no noisy condition (asked for ${o.audioCondition})`);
+  if (o.oracle && o.audioCondition && o.audioCondition !== "clean") throw new InputError(`oracle audio has no noisy condition (asked for ${o.audioCondition})`);
   return {
     utterances,
     audio: o.needAudio && !o.oracle ? openSet(preset, encoderRef(preset, "audio"), split, o.audioCondition ?? "clean") : undefined,

@@ -12,6 +12,7 @@
  */
 import type { Task } from "../models/lora.js";
 import { DEFAULT_BEAM_WIDTH } from "./eval-files.js";
+import { InputError } from "../util/errors.js";
 
 /** The settings of evaluation a recipe fixes (pipeline/eval.ts EvalParams of the same names). */
 export interface DecodeSettings {
@@ -70,6 +71,6 @@ export const RECIPE_NAMES = Object.keys(RECIPES) as RecipeName[];
 export function withRecipe(name: string | undefined, task: Task, explicit: DecodeSettings): DecodeSettings {
   const given = Object.fromEntries(Object.entries(explicit).filter(([, x]) => x !== undefined)) as DecodeSettings;
   if (name === undefined) return given;
-  if (!(name in RECIPES)) throw new Error(`unknown decoding recipe "${name}" (recipes: ${RECIPE_NAMES.join(", ")})`);
+  if (!(name in RECIPES)) throw new InputError(`unknown decoding recipe "${name}" (recipes: ${RECIPE_NAMES.join(", ")})`);
   return { ...RECIPES[name as RecipeName][task], ...given };
 }

@@ -23,6 +23,7 @@ import { lmCheckpointDir } from "../pretrain/lm/index.js";
 import type { RunConfig } from "./config.js";
 import { restyleVariantCount } from "../features/cache.js";
 import { repoRelative, repoRoot } from "../util/paths.js";
+import { InputError } from "../util/errors.js";
 
 const memo = new Map<string, string>();
 
@@ -62,7 +63,7 @@ export function checkRunInputs(dir: string, now: RunInputs, use: "train" | "eval
   const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k] && !(use === "eval" && TRAINING_ONLY.has(k)));
   if (changed.length === 0) return;
   const what = changed.map((k) => `${k}: ${was[k] ?? "-"} -> ${now[k] ?? "-"}`).join(", ");
-  if (use === "train") throw new Error(`${dir} was trained on other inputs than the checkpoints now give (${what}); delete the folder to train it again on the current ones`);
+  if (use === "train") throw new InputError(`${dir} was trained on other inputs than the checkpoints now give (${what}); delete the folder to train it again on the current ones`);
   // evaluation: say where the encoder the run was trained on is kept, if it is among the stored ones
   const where = changed
     .filter((k) => k === "audioEncoder" || k === "videoEncoder")
@@ -72,7 +73,7 @@ export function checkRunInputs(dir: string, now: RunInputs, use: "train" | "eval
       // a scratch worktree, not the shipped folder: overwriting that would change every other run and the reproduction
       return found ? [`its ${modality} encoder is ${repoRelative(found)}: copy its config.json and encoder.safetensors into checkpoints/encoders/<preset>/${modality}/ of a scratch worktree (git worktree add), not over the shipped one, and evaluate there`] : [];
     });
-  throw new Error(`${dir} was trained on other inputs than the checkpoints now give (${what}); ${where.length > 0 ? where.join("; ") : "evaluate it with the checkpoints it was trained on"}`);
+  throw new InputError(`${dir} was trained on other inputs than the checkpoints now give (${what}); ${where.length > 0 ? where.join("; ") : "evaluate it with the checkpoints it was trained on"}`);
 }
 
 /** The stored encoder folder (checkpoints/encoders/<preset>/<modality>, checkpoints/experiments/<name>) whose weights have this hash. */
@@ -100,7 +101,7 @@ export function checkRunConfig(dir: string, cfg: RunConfig): void {
   if (changed.length === 0) return;
   const was = (JSON.parse(readFileSync(f, "utf8")) as { run: Record<string, unknown> }).run;
   const now = cfg as unknown as Record<string, unknown>;
-  throw new Error(
+  throw new InputError(
     `${dir} holds a run with another configuration (${changed.map((k) => `${k}: ${JSON.stringify(was[k]) ?? "-"} -> ${JSON.stringify(now[k]) ?? "-"}`).join(", ")}); ` +
       `resuming it would mix two runs: give another run folder, or delete this one to train it again`,
   );

@@ -29,6 +29,7 @@ import { ctcEmbeddingOfRun, videoCtcEmbeddingOfRun, type CtcEmbedding } from "./
 import { oracleOfRun, type OracleAudio } from "./oracle.js";
 import { disposeSamples, encoderRef, evalLength, evalSamples, type EvalSet } from "./data.js";
 import type { Utterance } from "../data/index.js";
+import { InputError } from "../util/errors.js";
 
 /**
  * AvsrModel with a cheaper, equal loss, plus an optional auxiliary CTC loss.
@@ -190,9 +191,9 @@ export function runDirOf(run: string): string {
 
 export function readRunConfig(runDir: string): RunConfig {
   const p = join(runDir, "config.json");
-  if (!existsSync(p)) throw new Error(`${runDir} is not a training run (no config.json)`);
+  if (!existsSync(p)) throw new InputError(`${runDir} is not a training run (no config.json)`);
   const j = JSON.parse(readFileSync(p, "utf8")) as { run?: RunConfig };
-  if (!j.run) throw new Error(`${p} has no run config`);
+  if (!j.run) throw new InputError(`${p} has no run config`);
   return j.run;
 }
 
@@ -208,7 +209,7 @@ export function finalWeightsDir(runDir: string): string {
 export function restoreTrained(model: AvsrModel, runDir: string): number {
   const final = finalWeightsDir(runDir);
   const dir = existsSync(join(final, "state.json")) ? final : latestCheckpoint(join(runDir, "checkpoints"));
-  if (!dir) throw new Error(`${runDir}: no final weights or checkpoint to evaluate`);
+  if (!dir) throw new InputError(`${runDir}: no final weights or checkpoint to evaluate`);
   assignParams(model, loadSafetensorsFile(join(dir, "model.safetensors")).tensors, dir);
   return (JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as { step: number }).step;
 }
@@ -249,11 +250,11 @@ export function jointScoring(model: AvsrModel, tokenizer: BpeTokenizer, samples:
   const muV = o.videoLexicon?.weight ?? 0;
   const beta = o.wordLm?.weight ?? 0;
   const w = lam + mu + muV;
-  if (!(lam >= 0 && mu >= 0 && muV >= 0 && w <= 1)) throw new Error(`joint decoding weights must be ≥ 0 with λ + μ + μv ≤ 1, got λ ${lam}, μ ${mu}, μv ${muV}`);
-  if (!(beta >= 0 && Number.isFinite(beta))) throw new Error(`word-LM weight must be a number ≥ 0, got ${beta}`);
-  if (muV > 0 && task !== "avsr") throw new Error(`the video lexicon stream is for AVSR (the lexicon of ${task} already reads its one modality), got task ${task}`);
+  if (!(lam >= 0 && mu >= 0 && muV >= 0 && w <= 1)) throw new InputError(`joint decoding weights must be ≥ 0 with λ + μ + μv ≤ 1, got λ ${lam}, μ ${mu}, μv ${muV}`);
+  if (!(beta >= 0 && Number.isFinite(beta))) throw new InputError(`word-LM weight must be a number ≥ 0, got ${beta}`);
+  if (muV > 0 && task !== "avsr") throw new InputError(`the video lexicon stream is for AVSR (the lexicon of ${task} already reads its one modality), got task ${task}`);
   if (w === 0) {
-    if (beta > 0) throw new Error("word-LM fusion needs joint decoding (λ + μ + μv > 0)");
+    if (beta > 0) throw new InputError("word-LM fusion needs joint decoding (λ + μ + μv > 0)");
     return undefined;
   }
   const sub = lam > 0 ? ctcScorersOf(model, samples, task, rates, o.ctcModalities) : undefined;

@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { plotlyBundlePath } from "./html.js";
+import { InputError } from "../util/errors.js";
 
 export const CHROMIUM_INSTALL_LINE = "sudo apt-get install -y chromium";
 
@@ -23,7 +24,7 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-export class ChromiumMissingError extends Error {
+export class ChromiumMissingError extends InputError {
   constructor(path: string) {
     super(
       `chromium not found at ${path}: PNG charts need it. Install it with \`${CHROMIUM_INSTALL_LINE}\` ` +

@@ -5,10 +5,11 @@
 import { readFileSync, existsSync } from "node:fs";
 import Papa from "papaparse";
 import { writeFileAtomic, writeFileAtomicSync } from "../util/atomic.js";
+import { InputError } from "../util/errors.js";
 
 export type Row = Record<string, string | number | boolean | null>;
 
-export class CsvError extends Error {
+export class CsvError extends InputError {
   constructor(
     readonly file: string,
     message: string,

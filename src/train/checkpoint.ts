@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync,
 import { join } from "node:path";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import type { RngState } from "../util/rng.js";
+import { InputError } from "../util/errors.js";
 
 export type SafeDtype = "F32" | "I32";
 
@@ -100,12 +101,12 @@ export function rawToTensor(r: RawTensor): tf.Tensor {
  * module must be among the tensors.
  */
 export function assignParams(module: Module, tensors: ReadonlyMap<string, RawTensor>, where: string, o: { complete?: boolean } = {}): void {
-  if (o.complete) for (const name of module.parameterMap().keys()) if (!tensors.has(name)) throw new Error(`${where}: lacks parameter ${name}`);
+  if (o.complete) for (const name of module.parameterMap().keys()) if (!tensors.has(name)) throw new InputError(`${where}: lacks parameter ${name}`);
   const values = new Map([...tensors].map(([k, r]) => [k, rawToTensor(r)] as const));
   try {
     module.loadParameters(values);
   } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
+    throw new InputError(`${where}: ${(e as Error).message}`);
   } finally {
     tf.dispose([...values.values()]);
   }

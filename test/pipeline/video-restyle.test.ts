@@ -58,6 +58,9 @@ test("restyleVariantCount: the count asked for, else every cached render, and ne
   assert.equal(restyleVariantCount("smoke", hash, 1), 1);
   assert.equal(restyleVariantCount("smoke", hash, 5), 5);
   assert.equal(restyleVariantCount("smoke", "no-such-encoder"), 1);
+  // a listing the caller already has is counted, not scanned again
+  assert.equal(restyleVariantCount("smoke", "no-such-encoder", undefined, ["a", "b", "c"]), 3);
+  assert.equal(restyleVariantCount("smoke", hash, undefined, []), 1);
 });
 
 test("restyle<k> caches the encoder on re-rendered clips: deterministic per (utterance, k), unlike the clean clip", async () => {

@@ -3,6 +3,7 @@
  */
 import { LLM_SIZES, llmConfig, type LlmConfig, type LlmSize } from "../../models/llm.js";
 import type { AdamWConfig, ScheduleConfig } from "../../train/optim.js";
+import { InputError } from "../../util/errors.js";
 
 export const LM_PRESET_NAMES = ["smoke", "default"] as const;
 export type LmPreset = (typeof LM_PRESET_NAMES)[number];
@@ -142,12 +143,12 @@ export const LM_PRESETS: Record<LmPreset, LmPresetSpec> = {
 
 export function lmPretrainConfig(preset: string, size: LlmSize, overrides: { seed?: number; steps?: number } = {}): LmPretrainConfig {
   const p = LM_PRESETS[preset as LmPreset];
-  if (!p) throw new Error(`unknown LM preset ${JSON.stringify(preset)} (known: ${LM_PRESET_NAMES.join(", ")})`);
-  if (!LM_SIZE_NAMES.includes(size)) throw new Error(`unknown LM size ${JSON.stringify(size)} (known: ${LM_SIZE_NAMES.join(", ")})`);
+  if (!p) throw new InputError(`unknown LM preset ${JSON.stringify(preset)} (known: ${LM_PRESET_NAMES.join(", ")})`);
+  if (!LM_SIZE_NAMES.includes(size)) throw new InputError(`unknown LM size ${JSON.stringify(size)} (known: ${LM_SIZE_NAMES.join(", ")})`);
   const steps = overrides.steps ?? p.steps;
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new InputError(`steps must be a positive integer, got ${steps}`);
   const seed = overrides.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(seed)) throw new InputError(`seed must be an integer, got ${seed}`);
   return {
     preset,
     corpus: p.corpus,
