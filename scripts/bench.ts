@@ -29,6 +29,7 @@
  * results/bench/native_leak.csv.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { loadavg } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -63,10 +64,10 @@ function parseArgs(argv: string[]): Options {
     else if (k === "--steps") o.steps = Number(v);
     else if (k === "--leak-steps") o.leakSteps = Number(v);
     else if (k === "--lora") o.lora = parseLoraOverride(v ?? "");
-    else throw new Error(`unknown option ${k}; see the header of scripts/bench.ts`);
+    else throw new InputError(`unknown option ${k}; see the header of scripts/bench.ts`);
     i++;
   }
-  if (o.threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error("--threads: positive integers");
+  if (o.threads.some((t) => !Number.isInteger(t) || t < 1)) throw new InputError("--threads: positive integers");
   return o;
 }
 

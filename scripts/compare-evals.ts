@@ -7,6 +7,7 @@
  * `--by-speaker` adds each speaker's WER in A and B.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { pairedBootstrap, type UttErrors } from "../src/eval/bootstrap.js";
 import { CsvError, readCsv } from "../src/report/csv.js";
@@ -19,7 +20,7 @@ const { values: v, positionals } = parseArgs({
     "by-speaker": { type: "boolean", default: false },
   },
 });
-if (positionals.length !== 2) throw new Error("usage: npm run compare -- <A.csv> <B.csv> [--samples N] [--seed N] [--by-speaker]");
+if (positionals.length !== 2) throw new InputError("usage: npm run compare -- <A.csv> <B.csv> [--samples N] [--seed N] [--by-speaker]");
 const [fileA, fileB] = positionals as [string, string];
 type Utt = UttErrors & { id: string; speaker: string };
 const load = (file: string): Utt[] =>

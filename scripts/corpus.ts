@@ -3,6 +3,7 @@
  * Generates (or resumes) the synthetic LRS-like corpus; see src/data/generate.ts for the layout.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { presetConfig } from "../src/data/config.js";
 import { folderBytes, generateCorpus } from "../src/data/generate.js";
@@ -16,7 +17,7 @@ const { values } = parseArgs({
   },
 });
 const config = presetConfig(values.preset!, values.seed !== undefined ? { seed: Number(values.seed) } : {});
-if (!Number.isInteger(config.seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+if (!Number.isInteger(config.seed)) throw new InputError(`--seed must be an integer, got ${values.seed}`);
 const res = await generateCorpus(config, {
   outDir: values.out,
   workers: values.workers ? Number(values.workers) : undefined,

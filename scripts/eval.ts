@@ -27,6 +27,7 @@
  * (8 combinations for the Omni-AVSR rates {4,16} x {2,5}) and prints a table.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { parseRatePair } from "../src/pipeline/config.js";
 import { evaluateRun } from "../src/pipeline/eval.js";
@@ -59,8 +60,8 @@ const { values: v } = parseArgs({
     "word-lm-proposals": { type: "string" },
   },
 });
-if (!v.run || !v.task || !v.rates) throw new Error("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
-if (v.noise !== "babble") throw new Error(`--noise ${v.noise}: only babble is cached`);
+if (!v.run || !v.task || !v.rates) throw new InputError("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
+if (v.noise !== "babble") throw new InputError(`--noise ${v.noise}: only babble is cached`);
 const cfg = readRunConfig(runDirOf(v.run));
 const tasks: Task[] = v.task === "all" ? [...TASKS] : [v.task as Task];
 const combos: Array<{ task: Task; rates: Rates }> = [];

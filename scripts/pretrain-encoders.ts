@@ -19,6 +19,7 @@
  * checkpoints/encoders/<preset>/<modality>/ (see src/pretrain/encoders/).
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_AUDIO_AUGMENT } from "../src/audio/augment.js";
@@ -44,11 +45,11 @@ const { values } = parseArgs({
   },
 });
 const mods: EncoderModality[] = values.modality === "all" ? ["audio", "video"] : [values.modality as EncoderModality];
-for (const m of mods) if (m !== "audio" && m !== "video") throw new Error(`--modality must be audio, video or all, got ${m}`);
-if (values.augment && mods.some((m) => m !== "audio")) throw new Error("--augment applies to the audio encoder only: give --modality audio");
-if (values["video-rerender"] !== undefined && mods.some((m) => m !== "video")) throw new Error("--video-rerender applies to the video encoder only: give --modality video");
-if (values["extra-train"] && mods.some((m) => m !== "audio")) throw new Error("--extra-train applies to the audio encoder only: give --modality audio");
-if ((values.out || values.work) && mods.length !== 1) throw new Error("--out and --work name one encoder's folders: give --modality audio or video");
+for (const m of mods) if (m !== "audio" && m !== "video") throw new InputError(`--modality must be audio, video or all, got ${m}`);
+if (values.augment && mods.some((m) => m !== "audio")) throw new InputError("--augment applies to the audio encoder only: give --modality audio");
+if (values["video-rerender"] !== undefined && mods.some((m) => m !== "video")) throw new InputError("--video-rerender applies to the video encoder only: give --modality video");
+if (values["extra-train"] && mods.some((m) => m !== "audio")) throw new InputError("--extra-train applies to the audio encoder only: give --modality audio");
+if ((values.out || values.work) && mods.length !== 1) throw new InputError("--out and --work name one encoder's folders: give --modality audio or video");
 const backend = await initBackend();
 console.error(`backend: ${backend.name} (${backend.reason})`);
 for (const modality of mods) {

@@ -6,6 +6,7 @@
  * Accuracy that falls with position means the model does not find the later words' audio/video tokens.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { taskUses, type Task } from "../src/models/avsr.js";
@@ -24,7 +25,7 @@ const { values: v } = parseArgs({
     positions: { type: "string", default: "12" },
   },
 });
-if (!v.run) throw new Error("--run is required (a run id under results/runs/ or a run folder)");
+if (!v.run) throw new InputError("--run is required (a run id under results/runs/ or a run folder)");
 await initBackend();
 const runDir = runDirOf(v.run);
 const cfg = readRunConfig(runDir);

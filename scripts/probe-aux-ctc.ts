@@ -8,6 +8,7 @@
  * decoding (`npm run eval -- ... --ctc-decode λ`) combines.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import { corpusWer } from "../src/eval/wer.js";
@@ -33,13 +34,13 @@ const { values: v } = parseArgs({
     snr: { type: "string" },
   },
 });
-if (!v.run) throw new Error("usage: --run <run id|dir> [--task asr|vsr|avsr] [--rates a,v] [--split test|val] [--limit N] [--snr dB]");
+if (!v.run) throw new InputError("usage: --run <run id|dir> [--task asr|vsr|avsr] [--rates a,v] [--split test|val] [--limit N] [--snr dB]");
 const task = v.task as Task;
-if (!["asr", "vsr", "avsr"].includes(task)) throw new Error(`--task must be asr, vsr or avsr, got ${v.task}`);
+if (!["asr", "vsr", "avsr"].includes(task)) throw new InputError(`--task must be asr, vsr or avsr, got ${v.task}`);
 const use = taskUses(task);
 const modality = (v.modality ?? (use.audio ? "audio" : "video")) as "audio" | "video";
-if (modality !== "audio" && modality !== "video") throw new Error(`--modality must be audio or video, got ${v.modality}`);
-if (!use[modality]) throw new Error(`${task} uses no ${modality}`);
+if (modality !== "audio" && modality !== "video") throw new InputError(`--modality must be audio or video, got ${v.modality}`);
+if (!use[modality]) throw new InputError(`${task} uses no ${modality}`);
 await initBackend();
 const dir = runDirOf(v.run);
 const cfg = readRunConfig(dir);

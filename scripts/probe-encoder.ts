@@ -8,6 +8,7 @@
  * test unseen ones: the per-speaker rows show whether errors come from a few voices.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend/index.js";
 import type { Split, Utterance } from "../src/data/index.js";
@@ -24,11 +25,11 @@ const { values: v } = parseArgs({
   },
 });
 const modality = v.modality as EncoderModality;
-if (modality !== "audio" && modality !== "video") throw new Error(`--modality must be audio or video, got ${v.modality}`);
+if (modality !== "audio" && modality !== "video") throw new InputError(`--modality must be audio or video, got ${v.modality}`);
 const split = v.split as Split;
-if (split !== "val" && split !== "test" && split !== "train") throw new Error(`--split must be train, val or test, got ${v.split}`);
+if (split !== "val" && split !== "test" && split !== "train") throw new InputError(`--split must be train, val or test, got ${v.split}`);
 const snrDb = v.snr === undefined ? undefined : Number(v.snr);
-if (snrDb !== undefined && (modality !== "audio" || !Number.isFinite(snrDb))) throw new Error(`--snr takes a number of dB and applies to audio only, got ${v.snr}`);
+if (snrDb !== undefined && (modality !== "audio" || !Number.isFinite(snrDb))) throw new InputError(`--snr takes a number of dB and applies to audio only, got ${v.snr}`);
 await initBackend();
 const enc = loadEncoder(v.preset!, modality, v.encoder);
 // the probe scores val or test only, so an encoder pretrained with a voice bank (train.extraTrain) does

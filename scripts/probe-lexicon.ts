@@ -14,6 +14,7 @@
  * inputs (no feature cache, so slower).
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -46,14 +47,14 @@ const { values: v } = parseArgs({
   },
 });
 const split = v.split as Split;
-if (split !== "val" && split !== "test") throw new Error(`--split must be val or test, got ${v.split}`);
+if (split !== "val" && split !== "test") throw new InputError(`--split must be val or test, got ${v.split}`);
 const modality = v.modality as "audio" | "video";
-if (modality !== "audio" && modality !== "video") throw new Error(`--modality must be audio or video, got ${v.modality}`);
-if (modality === "video" && v.snr !== undefined) throw new Error("--snr applies to audio only");
+if (modality !== "audio" && modality !== "video") throw new InputError(`--modality must be audio or video, got ${v.modality}`);
+if (modality === "video" && v.snr !== undefined) throw new InputError("--snr applies to audio only");
 const list = (s: string, flag: string) =>
   s.split(",").map((x) => {
     const n = Number(x);
-    if (!Number.isFinite(n)) throw new Error(`${flag}: not a number: ${x}`);
+    if (!Number.isFinite(n)) throw new InputError(`${flag}: not a number: ${x}`);
     return n;
   });
 await initBackend();

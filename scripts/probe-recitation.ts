@@ -7,6 +7,7 @@
  * the model recites training sentences when unsure; about equal means it does not.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openCorpus } from "../src/data/index.js";
@@ -22,7 +23,7 @@ const { values: v } = parseArgs({
     seed: { type: "string", default: "0" },
   },
 });
-if (!v.run) throw new Error("--run is required (a run id under results/runs/ or a run folder)");
+if (!v.run) throw new InputError("--run is required (a run id under results/runs/ or a run folder)");
 const runDir = runDirOf(v.run);
 const cfg = readRunConfig(runDir);
 const rows = readCsv(join(runDir, "eval", `${v.cell}.csv`), { required: ["ref", "hyp"], typed: false }).slice(0, Number(v.limit));

@@ -6,11 +6,12 @@
  * own decoding settings. Prints the counts and the first few of each kind.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { searchErrors } from "../src/pipeline/search-errors.js";
 
 const { values: v, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: "string" }, show: { type: "string", default: "10" } } });
-if (positionals.length !== 1) throw new Error("usage: npm run probe:search -- <eval json> [--limit N] [--show 10]");
+if (positionals.length !== 1) throw new InputError("usage: npm run probe:search -- <eval json> [--limit N] [--show 10]");
 const r = await searchErrors(positionals[0]!, { limit: v.limit ? Number(v.limit) : undefined });
 const f = (x: { attention: number; scorers: number; joint: number }) => `joint ${x.joint.toFixed(2)} (attention ${x.attention.toFixed(1)}, scorers ${x.scorers.toFixed(1)})`;
 for (const kind of [true, false]) {

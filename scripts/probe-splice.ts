@@ -10,6 +10,7 @@
  * on the frames, so it sees what the LLM's ctc-embed input sees (pipeline/ctc-embed.ts).
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -35,15 +36,15 @@ const { values: v } = parseArgs({
   },
 });
 const modality = v.modality as "audio" | "video";
-if (modality !== "audio" && modality !== "video") throw new Error(`--modality must be audio or video, got ${v.modality}`);
+if (modality !== "audio" && modality !== "video") throw new InputError(`--modality must be audio or video, got ${v.modality}`);
 const limit = Number(v.limit);
-if (!(Number.isInteger(limit) && limit > 0)) throw new Error(`--limit must be a positive whole number, got ${v.limit}`);
+if (!(Number.isInteger(limit) && limit > 0)) throw new InputError(`--limit must be a positive whole number, got ${v.limit}`);
 await initBackend();
 const corpus = await openCorpus(v.preset!);
 const train = corpus.utterances("train");
 const enc = loadEncoder(v.preset!, modality);
 const head = enc.model.subwordHead;
-if (!head) throw new Error(`${enc.dir}: the ${modality} encoder has no sub-word CTC head`);
+if (!head) throw new InputError(`${enc.dir}: the ${modality} encoder has no sub-word CTC head`);
 const feats = openFeatures(v.preset!, modality, enc.hash, "train", "clean");
 const tokenizer = BpeTokenizer.fromJSON(readFileSync(join(repoRoot(), "checkpoints", "lm", v.preset!, "tokenizer.json"), "utf8"));
 const { pool, bank } = await openSplice(v.preset!, train);

@@ -18,6 +18,7 @@
  *                                          the files to `git add -f` to carry it to another clone)
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
@@ -36,18 +37,18 @@ const { values } = parseArgs({
 function parseUntil(s: string): number {
   const hm = /^(\d{1,2}):(\d{2})$/.exec(s);
   if (hm) {
-    if (Number(hm[1]) > 23 || Number(hm[2]) > 59) throw new Error(`--until ${s}: not a time of day (HH:MM, UTC)`);
+    if (Number(hm[1]) > 23 || Number(hm[2]) > 59) throw new InputError(`--until ${s}: not a time of day (HH:MM, UTC)`);
     const d = new Date();
     d.setUTCHours(Number(hm[1]), Number(hm[2]), 0, 0);
     if (d.getTime() <= Date.now()) d.setUTCDate(d.getUTCDate() + 1);
     return d.getTime();
   }
   const t = Date.parse(s);
-  if (!Number.isFinite(t)) throw new Error(`--until ${JSON.stringify(s)}: give HH:MM (UTC) or an ISO date-time`);
+  if (!Number.isFinite(t)) throw new InputError(`--until ${JSON.stringify(s)}: give HH:MM (UTC) or an ISO date-time`);
   return t;
 }
 const deadline = values.until !== undefined ? parseUntil(values.until) : undefined;
-if (values.park && deadline === undefined) throw new Error("--park needs --until (the time to stop at)");
+if (values.park && deadline === undefined) throw new InputError("--park needs --until (the time to stop at)");
 if (values.smoke) process.env.OMNI_SMOKE = "1";
 
 const { reproduce, reproStatus } = await import("../src/experiments/reproduce.js");

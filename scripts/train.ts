@@ -12,6 +12,7 @@
  * summary.json); resumes an interrupted run. See src/pipeline/train.ts.
  */
 import "../src/util/cli.js";
+import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { parseRatePair, type TrainParams } from "../src/pipeline/config.js";
 import { trainRun } from "../src/pipeline/train.js";
@@ -53,7 +54,7 @@ const { values: v } = parseArgs({
     "audio-source": { type: "string" },
   },
 });
-if (!v.method) throw new Error("--method is required (omni-s | omni-t | omni-st | llama-avsr | llama-mtsk | llama-mt)");
+if (!v.method) throw new InputError("--method is required (omni-s | omni-t | omni-st | llama-avsr | llama-mtsk | llama-mt)");
 const nums = (s: string) => s.split(",").map(Number);
 const p: TrainParams = { method: v.method as Method, preset: v.preset! };
 if (v.task) p.task = v.task as Task;
@@ -61,7 +62,7 @@ if (v.rates) {
   const r = parseRatePair(v.rates);
   p.audioRates = [r.audio];
   p.videoRates = [r.video || 2];
-  if (!v.rates.includes(",")) throw new Error("--rates expects a,v");
+  if (!v.rates.includes(",")) throw new InputError("--rates expects a,v");
 }
 if (v["audio-rates"]) p.audioRates = nums(v["audio-rates"]);
 if (v["video-rates"]) p.videoRates = nums(v["video-rates"]);

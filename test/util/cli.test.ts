@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { describeFailure } from "../../src/util/cli.js";
 import { InputError, isInputError } from "../../src/util/errors.js";
 import { CsvError } from "../../src/report/csv.js";
@@ -17,6 +18,17 @@ test("describeFailure: an input error is its message on one line; a bug keeps it
   const bug = new TypeError("cannot read properties of undefined");
   assert.match(describeFailure(bug), /^TypeError: cannot read properties of undefined\n\s+at /);
   assert.equal(describeFailure("a string"), "error: a string");
+});
+
+test("an unknown option (node:util parseArgs) is a one-line refusal too", () => {
+  let err: unknown;
+  try {
+    parseArgs({ args: ["--lexicon-decod", "0.2"], options: { "lexicon-decode": { type: "string" } } });
+  } catch (e) {
+    err = e;
+  }
+  assert.match(describeFailure(err), /^error: Unknown option '--lexicon-decod'/);
+  assert.doesNotMatch(describeFailure(err), /\n\s+at /);
 });
 
 test("the file-format errors are input errors, and keep their own names", () => {
