@@ -3,13 +3,14 @@
  *
  * Compares two eval files (the per-utterance CSVs `npm run eval` writes: id, speaker, ref, hyp,
  * word_errors, ref_words) of the same utterances with a paired bootstrap (src/eval/bootstrap.ts): both
- * corpus WERs, B - A with its 95 % interval, and how often B is better over the resamples.
+ * corpus WERs, B - A with its 95 % interval, how often B is better over the resamples, and the WER of
+ * taking the better of the two hypotheses per utterance (src/eval/bootstrap.ts oracleOfTwo).
  * `--by-speaker` adds each speaker's WER in A and B.
  */
 import "../src/util/cli.js";
 import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
-import { pairedBootstrap, type UttErrors } from "../src/eval/bootstrap.js";
+import { oracleOfTwo, pairedBootstrap, type UttErrors } from "../src/eval/bootstrap.js";
 import { CsvError, readCsv } from "../src/report/csv.js";
 
 const { values: v, positionals } = parseArgs({
@@ -47,6 +48,7 @@ console.log(
   `B - A: ${signed(r.delta)} points, ${Math.round(100 * r.level)} % interval [${signed(r.ci[0])}, ${signed(r.ci[1])}]; ` +
     `B better in ${(100 * r.pBetter).toFixed(1)} % of ${r.samples} paired resamples of ${r.utterances} utterances`,
 );
+console.log(`the better of A and B per utterance (the ceiling of picking one whole hypothesis): WER ${pct(oracleOfTwo(a, b))}`);
 if (v["by-speaker"]) {
   const speakers = [...new Set(a.map((u) => u.speaker))].sort();
   for (const s of speakers) {

@@ -1,7 +1,7 @@
 /**
  * npm run probe:lexicon -- [--preset default] [--modality audio|video] [--split val|test] [--limit 300]
  *                          [--snr dB] [--lm-weight 1[,2..]] [--edit-cost 4[,..]] [--skip-cost 6] [--beam 16]
- *                          [--oracle] [--encoder DIR]
+ *                          [--oracle] [--encoder DIR] [--out FILE.csv]
  *
  * A shipped encoder as a conventional recogniser (src/eval/lexicon-decode.ts): its greedy CTC string of
  * units (phonemes for audio, visemes for video) on the cached features, segmented into words with the
@@ -11,7 +11,9 @@
  * combination (choose on val, report test). `--oracle` decodes the reference unit strings instead of the
  * encoder's (the ceiling of this decoder: what a perfect phone or viseme recogniser would give it).
  * `--encoder DIR` probes an exported encoder folder other than the shipped one, run on the corpus's
- * inputs (no feature cache, so slower).
+ * inputs (no feature cache, so slower). `--out FILE.csv` writes the lexicon decoder's hypotheses (one
+ * lm weight and edit cost) in the columns of an eval file (id, speaker, ref, hyp, word_errors, ref_words),
+ * so `npm run compare` sets it beside an LLM's evaluation of the same utterances.
  */
 import "../src/util/cli.js";
 import { InputError } from "../src/util/errors.js";
@@ -23,7 +25,8 @@ import { initBackend } from "../src/backend/index.js";
 import { openCorpus, type Split } from "../src/data/index.js";
 import { BigramLm } from "../src/eval/bigram-lm.js";
 import { lexiconDecode, pronunciationsOf } from "../src/eval/lexicon-decode.js";
-import { corpusWer, words } from "../src/eval/wer.js";
+import { corpusWer, wordEdits, words } from "../src/eval/wer.js";
+import { writeCsvSync } from "../src/report/csv.js";
 import { conditionName, openFeatures } from "../src/features/cache.js";
 import { ctcGreedyDecode } from "../src/models/ctc.js";
 import { editDistance, greedyCtcLabels, loadEncoder, openPretrainData, targetsOf } from "../src/pretrain/encoders/index.js";
@@ -44,6 +47,7 @@ const { values: v } = parseArgs({
     beam: { type: "string", default: "16" },
     oracle: { type: "boolean", default: false },
     encoder: { type: "string" },
+    out: { type: "string" },
   },
 });
 const split = v.split as Split;
@@ -57,6 +61,9 @@ const list = (s: string, flag: string) =>
     if (!Number.isFinite(n)) throw new InputError(`${flag}: not a number: ${x}`);
     return n;
   });
+if (v.out !== undefined && (!v.out.endsWith(".csv") || list(v["lm-weight"]!, "--lm-weight").length * list(v["edit-cost"]!, "--edit-cost").length !== 1)) {
+  throw new InputError(`--out ${v.out}: give a .csv file and one --lm-weight and one --edit-cost (the hypotheses of one decoder)`);
+}
 await initBackend();
 const corpus = await openCorpus(v.preset!);
 const utts = corpus.utterances(split).slice(0, Number(v.limit));
@@ -114,5 +121,13 @@ for (const lmWeight of list(v["lm-weight"]!, "--lm-weight")) {
     const hyps = phones.map((p) => lexiconDecode(p, prons, lm, { lmWeight, editCost, skipCost: Number(v["skip-cost"]), beam: Number(v.beam) }).join(" "));
     const r = corpusWer(utts.map((u, i) => ({ ref: u.text, hyp: hyps[i]! })));
     console.log(`  ${enc.inventory.kind}s + lexicon + bigram (lm weight ${lmWeight}, edit cost ${editCost}): WER ${pct(r.rate)} % (sub ${r.sub}, del ${r.del}, ins ${r.ins} of ${r.refLen} words; ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    if (v.out !== undefined) {
+      const rows = utts.map((u, i) => {
+        const e = wordEdits(u.text, hyps[i]!);
+        return { id: u.id, speaker: u.speaker, ref: u.text, hyp: hyps[i]!, word_errors: e.errors, ref_words: e.refLen };
+      });
+      writeCsvSync(v.out, rows, ["id", "speaker", "ref", "hyp", "word_errors", "ref_words"]);
+      console.log(`  hypotheses: ${v.out}`);
+    }
   }
 }

@@ -68,3 +68,19 @@ export function pairedBootstrap(a: readonly UttErrors[], b: readonly UttErrors[]
   const q = (p: number) => deltas[Math.min(samples - 1, Math.max(0, Math.floor(p * samples)))]!;
   return { werA, werB, delta: werB - werA, ci: [q((1 - level) / 2), q(1 - (1 - level) / 2)], level, pBetter: better / samples, samples, utterances: n };
 }
+
+/**
+ * The WER of choosing, for every utterance, the better of two systems' hypotheses (fewer word errors):
+ * the ceiling of any combination that picks one of the two whole hypotheses, and a floor on how
+ * differently they err (equal to both WERs when one is never better than the other).
+ */
+export function oracleOfTwo(a: readonly UttErrors[], b: readonly UttErrors[]): number {
+  if (a.length !== b.length) throw new Error(`oracleOfTwo: ${a.length} against ${b.length} utterances`);
+  let errors = 0;
+  let words = 0;
+  a.forEach((x, i) => {
+    errors += Math.min(x.errors, b[i]!.errors);
+    words += x.refWords;
+  });
+  return words > 0 ? errors / words : 0;
+}

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pairedBootstrap, type UttErrors } from "../../src/eval/bootstrap.js";
+import { oracleOfTwo, pairedBootstrap, type UttErrors } from "../../src/eval/bootstrap.js";
 
 const u = (errors: number, refWords: number): UttErrors => ({ errors, refWords });
 
@@ -69,4 +69,14 @@ test("npm run compare: two eval CSVs of the same utterances, and a clear error n
   const bad = run(join(dir, "a.csv"), join(dir, "c.csv"));
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /c\.csv.*no row for utterance u2/);
+});
+
+test("oracleOfTwo: the better hypothesis per utterance, worked by hand", () => {
+  // A errs 3, 0, 2 and B 1, 2, 2 on 5 + 5 + 10 words: A 25 %, B 25 %, the better of each (1 + 0 + 2) / 20 = 15 %
+  const a = [u(3, 5), u(0, 5), u(2, 10)];
+  const b = [u(1, 5), u(2, 5), u(2, 10)];
+  assert.ok(Math.abs(oracleOfTwo(a, b) - 0.15) < 1e-12);
+  // one system never better: the oracle is the better system's WER
+  assert.ok(Math.abs(oracleOfTwo(a, a) - 0.25) < 1e-12);
+  assert.throws(() => oracleOfTwo(a, b.slice(1)), /3 against 2 utterances/);
 });
