@@ -134,3 +134,53 @@ export function lexiconDecode(phones: readonly string[], prons: Pronunciations, 
   for (let x = best?.words ?? null; x; x = x.before) out.push(x.w);
   return out.reverse();
 }
+
+export interface LexiconScoreOptions extends LexiconDecodeOptions {
+  /** Cost of a word without a pronunciation: it spans no phones (those left are skipped at skipCost). */
+  unknownWordCost: number;
+}
+
+export const DEFAULT_LEXICON_SCORE: LexiconScoreOptions = { ...DEFAULT_LEXICON_DECODE, unknownWordCost: 20 };
+
+/**
+ * The lexicon decoder's score of a given word sequence on a phone string: its objective (above)
+ * maximised over the alignments of exactly these words, in order, so that any system's hypothesis can
+ * be ranked by it (pipeline/lexicon-combination.ts). Unlike the search, a word is tried on spans of its
+ * pronunciation's length ± 2 with no cap on its edits (a forced alignment must always find one), and a
+ * word without a pronunciation costs `unknownWordCost` and spans no phones.
+ */
+export function lexiconScore(phones: readonly string[], words: readonly string[], prons: Pronunciations, lm: BigramLm, opts: Partial<LexiconScoreOptions> = {}): number {
+  const o = { ...DEFAULT_LEXICON_SCORE, ...opts };
+  const n = phones.length;
+  // best[i]: the best score of the words placed so far ending at phone i (skips included)
+  let best = new Float64Array(n + 1).fill(-Infinity);
+  best[0] = 0;
+  const skipForward = (b: Float64Array) => {
+    for (let i = 1; i <= n; i++) b[i] = Math.max(b[i]!, b[i - 1]! - o.skipCost);
+  };
+  skipForward(best);
+  let prev = "<s>";
+  for (const w of words) {
+    const next = new Float64Array(n + 1).fill(-Infinity);
+    const lmScore = o.lmWeight * lm.logProb(prev, w);
+    const variants = prons.get(w);
+    if (!variants || variants.length === 0) {
+      for (let i = 0; i <= n; i++) next[i] = best[i]! - o.unknownWordCost + lmScore;
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (best[i] === -Infinity) continue;
+        for (const v of variants) {
+          const L = v.phones.length;
+          for (let len = Math.max(1, L - 2); len <= L + 2 && i + len <= n; len++) {
+            const s = best[i]! + v.logPrior - o.editCost * levenshtein(phones, i, i + len, v.phones) + lmScore;
+            if (s > next[i + len]!) next[i + len] = s;
+          }
+        }
+      }
+    }
+    skipForward(next);
+    best = next;
+    prev = w;
+  }
+  return best[n]! + o.lmWeight * lm.logProb(prev, "</s>");
+}

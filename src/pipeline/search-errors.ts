@@ -10,6 +10,10 @@
  * and lp the length penalty the evaluation used. If the reference scores higher, the model preferred it
  * and the beam search lost it (a search error: a wider search can fix it); if not, the model itself
  * prefers the wrong words (a model error). `npm run probe:search -- <eval json>`.
+ *
+ *   openEvalScoring(evalJson)   an evaluation reopened: its rows, inputs, and that score of any text
+ *                               (also pipeline/lexicon-combination.ts)
+ *   searchErrors(evalJson)      the report above
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -20,7 +24,8 @@ import { conditionName } from "../features/cache.js";
 import { taskUses, type Rates } from "../models/avsr.js";
 import type { Task } from "../models/lora.js";
 import { readCsv } from "../report/csv.js";
-import { disposeSamples, evalSamples, openEvalSet } from "./data.js";
+import { disposeSamples, evalSamples, openEvalSet, type EvalSet } from "./data.js";
+import { InputError } from "../util/errors.js";
 import { openUnitReader } from "./lexicon-scoring.js";
 import { openWordLm } from "./word-lm.js";
 import { buildModel, disposeInputs, jointScoring, readRunConfig, restoreTrained } from "./model.js";
@@ -32,6 +37,8 @@ export interface SequenceScore {
   scorers: number;
   /** The beam search's ranking score of the finished hypothesis. */
   joint: number;
+  /** Its sub-word tokens (EOS not counted). */
+  tokens: number;
 }
 
 export interface SearchErrorRow {
@@ -53,7 +60,7 @@ export interface SearchErrorReport {
   rows: SearchErrorRow[];
 }
 
-interface EvalJson {
+export interface EvalJson {
   task: Task;
   rates: Rates;
   snr: number | null;
@@ -67,13 +74,26 @@ interface EvalJson {
   lengthPenalty?: number;
 }
 
-/** Scores the reference and the hypothesis of every wrong utterance of an evaluation (its JSON, written by pipeline/eval.ts). */
-export async function searchErrors(evalJson: string, o: { limit?: number } = {}): Promise<SearchErrorReport> {
-  if (!existsSync(evalJson)) throw new Error(`${evalJson}: no such evaluation`);
+/** An evaluation reopened for scoring: its hypotheses, the run's model and the evaluated utterances' inputs. */
+export interface EvalScoring {
+  json: EvalJson;
+  /** The evaluation's CSV rows (id, ref, hyp, ...), in the split's order. */
+  rows: Array<Record<string, string>>;
+  set: EvalSet;
+  runDir: string;
+  preset: string;
+  /** The scores of some texts for the i-th evaluated utterance, as its beam search ranked finished hypotheses. */
+  score(i: number, texts: readonly string[]): SequenceScore[];
+  dispose(): void;
+}
+
+/** Reopens an evaluation (its JSON, written by pipeline/eval.ts) with the decoding settings it used. */
+export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
+  if (!existsSync(evalJson)) throw new InputError(`${evalJson}: no such evaluation`);
   const csv = evalJson.replace(/\.json$/, ".csv");
-  if (!existsSync(csv)) throw new Error(`${evalJson}: its hypotheses ${csv} are missing`);
+  if (!existsSync(csv)) throw new InputError(`${evalJson}: its hypotheses ${csv} are missing`);
   const j = JSON.parse(readFileSync(evalJson, "utf8")) as EvalJson;
-  if (!j.task || !j.rates || !j.split) throw new Error(`${evalJson}: not an evaluation written by npm run eval (no task, rates or split)`);
+  if (!j.task || !j.rates || !j.split) throw new InputError(`${evalJson}: not an evaluation written by npm run eval (no task, rates or split)`);
   await initBackend();
   const runDir = dirname(dirname(evalJson));
   const cfg = readRunConfig(runDir);
@@ -82,6 +102,9 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
   const use = taskUses(j.task);
   const rows = readCsv(csv, { typed: false, required: ["id", "ref", "hyp"] }) as Array<Record<string, string>>;
   const set = await openEvalSet(cfg.preset, j.split, { audioCondition: conditionName(j.snr), needAudio: use.audio, needVideo: use.video, limit: rows.length, ...built.inputs });
+  rows.forEach((r, i) => {
+    if (set.utterances[i]?.id !== r.id) throw new InputError(`${csv}: row ${i + 1} is ${r.id}, the split's utterance ${i + 1} is ${set.utterances[i]?.id}`);
+  });
   const lam = j.ctcDecodeWeight && j.ctcHeads && j.ctcHeads.use.length > 0 ? j.ctcDecodeWeight : 0;
   const mu = j.lexiconDecode?.weight ?? 0;
   const reader = mu > 0 ? await openUnitReader(cfg.preset, use.audio ? "audio" : "video") : undefined;
@@ -92,51 +115,67 @@ export async function searchErrors(evalJson: string, o: { limit?: number } = {})
   const tok = built.tokenizer;
   const model = built.model;
   const V = model.llm.config.vocabSize;
+  const score = (i: number, texts: readonly string[]): SequenceScore[] => {
+    const u = set.utterances[i]!;
+    const samples = evalSamples(set, [u]);
+    try {
+      const joint = reader || videoReader || lam > 0
+        ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined, videoLexicon: videoReader ? { weight: muV, reader: videoReader, features: set.video!, unknownLogProb: j.videoLexiconDecode!.unknownWordLogProb } : undefined, wordLm })
+        : undefined;
+      return texts.map((text) => {
+        const ids = tok.encode(text);
+        const attention = tf.tidy(() => {
+          const inp = model.trainInputs(samples.map((s) => ({ ...s, transcript: ids })), j.task, j.rates);
+          const lpAll = tf.logSoftmax(model.llm.forward({ embeds: inp.embeds }, { ctx: model.contextFor(j.task) }).logits!).dataSync() as Float32Array;
+          let s = 0;
+          inp.targets.forEach((t, p) => {
+            if (t >= 0) s += lpAll[p * V + t]!;
+          });
+          return s;
+        });
+        let scorers = 0;
+        if (joint) {
+          const sc = joint.scorers[0]!;
+          let st = sc.initial();
+          for (const c of ids) st = sc.extend(st, c);
+          scorers = sc.final(st);
+        }
+        const w = joint?.weight ?? 0;
+        return { attention, scorers, joint: ((1 - w) * attention + w * scorers) / Math.pow(ids.length + 1, lp), tokens: ids.length };
+      });
+    } finally {
+      disposeSamples(samples);
+    }
+  };
+  return {
+    json: j,
+    rows,
+    set,
+    runDir,
+    preset: cfg.preset,
+    score,
+    dispose: () => {
+      built.model.dispose();
+      disposeInputs(built);
+      reader?.dispose();
+      videoReader?.dispose();
+    },
+  };
+}
+
+/** Scores the reference and the hypothesis of every wrong utterance of an evaluation (its JSON, written by pipeline/eval.ts). */
+export async function searchErrors(evalJson: string, o: { limit?: number } = {}): Promise<SearchErrorReport> {
+  const ev = await openEvalScoring(evalJson);
   const out: SearchErrorRow[] = [];
   try {
-    for (let i = 0; i < rows.length && out.length < (o.limit ?? Infinity); i++) {
-      const r = rows[i]!;
-      const u = set.utterances[i]!;
-      if (u.id !== r.id) throw new Error(`${csv}: row ${i + 1} is ${r.id}, the split's utterance ${i + 1} is ${u.id}`);
+    for (let i = 0; i < ev.rows.length && out.length < (o.limit ?? Infinity); i++) {
+      const r = ev.rows[i]!;
       if (r.hyp === r.ref) continue;
-      const samples = evalSamples(set, [u]);
-      try {
-        const joint = reader || videoReader || lam > 0
-          ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined, videoLexicon: videoReader ? { weight: muV, reader: videoReader, features: set.video!, unknownLogProb: j.videoLexiconDecode!.unknownWordLogProb } : undefined, wordLm })
-          : undefined;
-        const score = (text: string): SequenceScore => {
-          const ids = tok.encode(text);
-          const attention = tf.tidy(() => {
-            const inp = model.trainInputs(samples.map((s) => ({ ...s, transcript: ids })), j.task, j.rates);
-            const lpAll = tf.logSoftmax(model.llm.forward({ embeds: inp.embeds }, { ctx: model.contextFor(j.task) }).logits!).dataSync() as Float32Array;
-            let s = 0;
-            inp.targets.forEach((t, p) => {
-              if (t >= 0) s += lpAll[p * V + t]!;
-            });
-            return s;
-          });
-          let scorers = 0;
-          if (joint) {
-            const sc = joint.scorers[0]!;
-            let st = sc.initial();
-            for (const c of ids) st = sc.extend(st, c);
-            scorers = sc.final(st);
-          }
-          const w = joint?.weight ?? 0;
-          return { attention, scorers, joint: ((1 - w) * attention + w * scorers) / Math.pow(ids.length + 1, lp) };
-        };
-        const refScore = score(r.ref!);
-        const hypScore = score(r.hyp!);
-        out.push({ id: r.id!, ref: r.ref!, hyp: r.hyp!, refScore, hypScore, searchError: refScore.joint > hypScore.joint });
-      } finally {
-        disposeSamples(samples);
-      }
+      const [refScore, hypScore] = ev.score(i, [r.ref!, r.hyp!]) as [SequenceScore, SequenceScore];
+      out.push({ id: r.id!, ref: r.ref!, hyp: r.hyp!, refScore, hypScore, searchError: refScore.joint > hypScore.joint });
     }
   } finally {
-    built.model.dispose();
-    disposeInputs(built);
-    reader?.dispose();
-    videoReader?.dispose();
+    ev.dispose();
   }
   const searchErrorsN = out.filter((x) => x.searchError).length;
   return { evalJson, wrong: out.length, searchErrors: searchErrorsN, modelErrors: out.length - searchErrorsN, rows: out };

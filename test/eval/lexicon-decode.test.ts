@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BigramLm } from "../../src/eval/bigram-lm.js";
-import { lexiconDecode, pronunciationsOf, type AlignedUtterance } from "../../src/eval/lexicon-decode.js";
+import { lexiconDecode, lexiconScore, pronunciationsOf, type AlignedUtterance } from "../../src/eval/lexicon-decode.js";
 
 const utt = (words: [string, string[]][]): AlignedUtterance => {
   let t = 0;
@@ -69,4 +69,30 @@ test("lexiconDecode: exact, noisy and ambiguous phone strings", () => {
   assert.equal(dec("w iː iː t k ɛ k"), "we eat cake");
   assert.equal(dec("w iː h iː t k eɪ k"), "we eat cake");
   assert.equal(dec(""), "");
+});
+
+test("lexiconScore: a forced alignment of given words, worked by hand, and the decoder's best scores highest", () => {
+  const prons = pronunciationsOf([utt([["we", ["w", "iː"]], ["eat", ["iː", "t"]], ["cake", ["k", "eɪ", "k"]]])]);
+  const lm = BigramLm.fit([["we", "eat", "cake"]]);
+  const lmOf = (ws: string[]) => ["<s>", ...ws].reduce((s, w, k, a) => (k === 0 ? s : s + lm.logProb(a[k - 1]!, w)), 0) + lm.logProb(ws.at(-1) ?? "<s>", "</s>");
+  const phones = ["w", "iː", "iː", "t", "k", "eɪ", "k"];
+  const o = { editCost: 4, skipCost: 6, lmWeight: 1, unknownWordCost: 20 };
+  // exact spans, every prior log 1 = 0: the score is the LM's alone
+  assert.ok(Math.abs(lexiconScore(phones, ["we", "eat", "cake"], prons, lm, o) - lmOf(["we", "eat", "cake"])) < 1e-9);
+  // one phone changed (t -> d): one edit, or skipping the d and spanning "iː" alone with one deletion: min cost 4
+  const noisy = ["w", "iː", "iː", "d", "k", "eɪ", "k"];
+  assert.ok(Math.abs(lexiconScore(noisy, ["we", "eat", "cake"], prons, lm, o) - (lmOf(["we", "eat", "cake"]) - 4)) < 1e-9);
+  // a word left out: its phones are skipped (2 x 6) or absorbed by neighbours' edits, whichever is cheaper
+  const dropped = lexiconScore(phones, ["we", "cake"], prons, lm, o);
+  assert.ok(Math.abs(dropped - (lmOf(["we", "cake"]) - 8)) < 1e-9, `got ${dropped}`);
+  // a word without a pronunciation spans nothing and costs unknownWordCost; of the phones left (k eɪ k) "eat"
+  // absorbs two by two insertions (its span may be 2 longer: 2 x 4) and the last is skipped (6), cheaper than 3 skips
+  assert.ok(Math.abs(lexiconScore(phones, ["we", "eat", "pie"], prons, lm, o) - (lmOf(["we", "eat", "pie"]) - 20 - 8 - 6)) < 1e-9);
+  // no words: every phone skipped
+  assert.ok(Math.abs(lexiconScore(phones, [], prons, lm, o) - (lm.logProb("<s>", "</s>") - 7 * 6)) < 1e-9);
+  // the decoder's own answer scores at least as high as any other sequence tried
+  const best = lexiconDecode(noisy, prons, lm, o);
+  for (const ws of [["we", "eat"], ["eat", "cake"], ["we", "cake"], ["we", "eat", "cake", "cake"]]) {
+    assert.ok(lexiconScore(noisy, best, prons, lm, o) >= lexiconScore(noisy, ws, prons, lm, o));
+  }
 });
