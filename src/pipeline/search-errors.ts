@@ -26,6 +26,7 @@ import type { Task } from "../models/lora.js";
 import { readCsv } from "../report/csv.js";
 import { disposeSamples, evalSamples, openEvalSet, type EvalSet } from "./data.js";
 import { InputError } from "../util/errors.js";
+import { checkRunInputs, runInputs } from "./inputs.js";
 import { openUnitReader } from "./lexicon-scoring.js";
 import { openWordLm } from "./word-lm.js";
 import { buildModel, disposeInputs, jointScoring, readRunConfig, restoreTrained } from "./model.js";
@@ -97,6 +98,8 @@ export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
   await initBackend();
   const runDir = dirname(dirname(evalJson));
   const cfg = readRunConfig(runDir);
+  // the same refusal as evaluation's: scores under other encoders than the run was trained on mean nothing
+  checkRunInputs(runDir, runInputs(cfg), "eval");
   const built = await buildModel(cfg, () => {});
   restoreTrained(built.model, runDir);
   const use = taskUses(j.task);
