@@ -146,8 +146,9 @@ export const DEFAULT_LEXICON_SCORE: LexiconScoreOptions = { ...DEFAULT_LEXICON_D
  * The lexicon decoder's score of a given word sequence on a phone string: its objective (above)
  * maximised over the alignments of exactly these words, in order, so that any system's hypothesis can
  * be ranked by it (pipeline/lexicon-combination.ts). Unlike the search, a word is tried on spans of its
- * pronunciation's length ± 2 with no cap on its edits (a forced alignment must always find one), and a
- * word without a pronunciation costs `unknownWordCost` and spans no phones.
+ * pronunciation's length ± 2 with no cap on its edits, down to no phones at all (every unit deleted), so
+ * any word sequence has a finite score; a word without a pronunciation costs `unknownWordCost` and spans
+ * no phones.
  */
 export function lexiconScore(phones: readonly string[], words: readonly string[], prons: Pronunciations, lm: BigramLm, opts: Partial<LexiconScoreOptions> = {}): number {
   const o = { ...DEFAULT_LEXICON_SCORE, ...opts };
@@ -167,11 +168,11 @@ export function lexiconScore(phones: readonly string[], words: readonly string[]
     if (!variants || variants.length === 0) {
       for (let i = 0; i <= n; i++) next[i] = best[i]! - o.unknownWordCost + lmScore;
     } else {
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i <= n; i++) {
         if (best[i] === -Infinity) continue;
         for (const v of variants) {
           const L = v.phones.length;
-          for (let len = Math.max(1, L - 2); len <= L + 2 && i + len <= n; len++) {
+          for (let len = Math.max(0, L - 2); len <= L + 2 && i + len <= n; len++) {
             const s = best[i]! + v.logPrior - o.editCost * levenshtein(phones, i, i + len, v.phones) + lmScore;
             if (s > next[i + len]!) next[i + len] = s;
           }

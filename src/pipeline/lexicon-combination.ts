@@ -64,7 +64,8 @@ export interface CombinationResult {
 
 /** Which hypothesis the combination takes for an utterance at α (pure; ties keep the LLM's). */
 export function chooseHypothesis(u: Pick<CombinationUtterance, "llm" | "lex">, alpha: number): "llm" | "lex" {
-  const s = (x: { joint: number; lexicon: number }) => (1 - alpha) * x.joint + alpha * x.lexicon;
+  // a weight of 0 drops its term (the LLM's joint score is -Infinity for a text its CTC cannot align: 0·-Infinity is NaN)
+  const s = (x: { joint: number; lexicon: number }) => (alpha < 1 ? (1 - alpha) * x.joint : 0) + (alpha > 0 ? alpha * x.lexicon : 0);
   return s(u.lex) > s(u.llm) ? "lex" : "llm";
 }
 

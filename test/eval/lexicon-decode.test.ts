@@ -88,6 +88,8 @@ test("lexiconScore: a forced alignment of given words, worked by hand, and the d
   // a word without a pronunciation spans nothing and costs unknownWordCost; of the phones left (k eɪ k) "eat"
   // absorbs two by two insertions (its span may be 2 longer: 2 x 4) and the last is skipped (6), cheaper than 3 skips
   assert.ok(Math.abs(lexiconScore(phones, ["we", "eat", "pie"], prons, lm, o) - (lmOf(["we", "eat", "pie"]) - 20 - 8 - 6)) < 1e-9);
+  // more words than the phones can hold: a word may span no phones (all its units deleted), so the score stays finite
+  assert.ok(Math.abs(lexiconScore(["k"], ["we", "eat", "cake"], prons, lm, o) - (lmOf(["we", "eat", "cake"]) - 4 * (2 + 2 + 2))) < 1e-9);
   // no words: every phone skipped
   assert.ok(Math.abs(lexiconScore(phones, [], prons, lm, o) - (lm.logProb("<s>", "</s>") - 7 * 6)) < 1e-9);
   // the decoder's own answer scores at least as high as any other sequence tried

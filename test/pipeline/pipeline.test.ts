@@ -176,6 +176,29 @@ test("baselines train with the same code; babble evaluation is deterministic", a
     // length penalty 0: the joint score is the weighted sum itself
     assert.ok(Math.abs(r.hypScore.joint - (0.7 * r.hypScore.attention + 0.3 * r.hypScore.scorers)) < 1e-6);
   }
+  // hypothesis combination with the lexicon recogniser: the LLM's hypothesis is the evaluation's, its joint score
+  // the one probe:search ranks by (length penalty 0), and each α's choice follows the rule
+  const { combineWithLexicon, chooseHypothesis } = await import("../../src/pipeline/lexicon-combination.js");
+  const comb = await combineWithLexicon(prop.json, { weights: [0, 0.5, 1], log: quiet });
+  const propRows = readCsv(prop.csv, { typed: false });
+  assert.deepEqual(comb.utterances.map((u) => u.llm.hyp), propRows.map((r) => String(r.hyp ?? "")));
+  for (const r of se.rows) assert.ok(Math.abs(comb.utterances.find((u) => u.id === r.id)!.llm.joint - r.hypScore.joint) < 1e-6, r.id);
+  // the lexicon score is always finite (a forced alignment); the LLM's joint score is -Infinity only where its CTC cannot align the text
+  assert.ok(comb.utterances.every((u) => [u.llm, u.lex].every((x) => Number.isFinite(x.lexicon) && x.lexicon <= 0 && x.joint < 0)));
+  assert.ok(Math.abs(comb.llmWer - prop.wer) < 1e-12);
+  assert.ok(comb.oracleWer <= Math.min(comb.llmWer, comb.lexWer) + 1e-12);
+  for (const b of comb.byWeight) assert.equal(b.lexChosen, comb.utterances.filter((u) => chooseHypothesis(u, b.weight) === "lex").length);
+  const one = await combineWithLexicon(prop.json, { weights: [0.5], log: quiet });
+  assert.ok(one.csv!.endsWith("asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.csv"));
+  const written = readCsv(join(avsr, "eval", "asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.csv"), { typed: false });
+  written.forEach((r, i) => assert.equal(r.hyp, r.chosen === "lex" ? r.lex_hyp : r.llm_hyp, `row ${i + 1}`));
+  assert.equal(JSON.parse(readFileSync(join(avsr, "eval", "asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.json"), "utf8")).combination.weight, 0.5);
+  await assert.rejects(combineWithLexicon(prop.json, { weights: [1.5], log: quiet }), /α must be in \[0, 1\]/);
+  // VSR reads the video encoder's visemes (Llama-MTSK VSR(5))
+  const vsr = await evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, beam: 1, maxNewTokens: 4 }, quiet);
+  const vComb = await combineWithLexicon(vsr.json, { weights: [0.5], log: quiet });
+  assert.equal(vComb.utterances.length, 2);
+  assert.ok(vComb.csv!.endsWith("vsr_0-5_beam1_lexcomb0.5.csv"));
   // word-LM fusion: named, recorded, refused without joint decoding; probe:search scores with it too
   const wlm = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, lexiconProposals: 3, lengthPenalty: 0, wordLmWeight: 0.2, wordLmProposals: 2 }, quiet);
   assert.ok(wlm.csv.endsWith("asr_16-0_lexdec0.3_prop3_wlm0.2_prop2_beam2_lp0.csv"));

@@ -1,0 +1,32 @@
+/**
+ * Hypothesis combination with the lexicon recogniser (src/pipeline/lexicon-combination.ts): the choice rule
+ * and the file name, by hand. The whole path (an evaluation reopened, both hypotheses scored, the files
+ * written) runs on smoke runs in test/pipeline/pipeline.test.ts.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { chooseHypothesis, combinationName } from "../../src/pipeline/lexicon-combination.js";
+
+test("chooseHypothesis: (1 - α)·joint + α·lexicon, by hand; ties keep the LLM's", () => {
+  // the LLM prefers its own (-10 against -14), the lexicon recogniser its own (-30 against -20)
+  const u = { llm: { hyp: "a b", joint: -10, lexicon: -30 }, lex: { hyp: "a c", joint: -14, lexicon: -20 } };
+  assert.equal(chooseHypothesis(u, 0), "llm");
+  assert.equal(chooseHypothesis(u, 1), "lex");
+  // α 0.2: llm 0.8·-10 + 0.2·-30 = -14, lex 0.8·-14 + 0.2·-20 = -15.2 -> llm; α 0.4: -18 against -16.4 -> lex
+  assert.equal(chooseHypothesis(u, 0.2), "llm");
+  assert.equal(chooseHypothesis(u, 0.4), "lex");
+  // the crossing is at α = 2/7: equal scores there keep the LLM's hypothesis
+  const same = { llm: { hyp: "x", joint: -5, lexicon: -5 }, lex: { hyp: "y", joint: -5, lexicon: -5 } };
+  assert.equal(chooseHypothesis(same, 0.5), "llm");
+  // a hypothesis the LLM's CTC cannot align (joint -Infinity): never taken below α = 1, and α = 1 reads the lexicon alone (no NaN)
+  const impossible = { llm: { hyp: "x", joint: -50, lexicon: -40 }, lex: { hyp: "y z w", joint: -Infinity, lexicon: -8 } };
+  assert.equal(chooseHypothesis(impossible, 0.9), "llm");
+  assert.equal(chooseHypothesis(impossible, 1), "lex");
+  assert.equal(chooseHypothesis({ llm: impossible.lex, lex: impossible.llm }, 0), "lex");
+});
+
+test("combinationName: beside the evaluation's, the split kept last", () => {
+  assert.equal(combinationName("results/runs/r/eval/vsr_0-2_ctcdec0.3.json", 0.4), "vsr_0-2_ctcdec0.3_lexcomb0.4");
+  assert.equal(combinationName("results/runs/r/eval/vsr_0-2_ctcdec0.3_val.json", 0.4), "vsr_0-2_ctcdec0.3_lexcomb0.4_val");
+  assert.equal(combinationName("x/asr_4-0_beam8_lp0_val.json", 0), "asr_4-0_beam8_lp0_lexcomb0_val");
+});
