@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { openCorpus } from "../data/index.js";
 import { DEFAULT_LEXICON_SCORE, lexiconDecode, lexiconScore, pronunciationsOf, type LexiconScoreOptions } from "../eval/lexicon-decode.js";
-import { corpusWer, wordEdits } from "../eval/wer.js";
+import { corpusCer, corpusWer, wordEdits } from "../eval/wer.js";
 import { taskUses } from "../models/avsr.js";
 import { ctcGreedyDecode } from "../models/ctc.js";
 import { loadEncoder } from "../pretrain/encoders/index.js";
@@ -57,7 +57,7 @@ export interface CombinationResult {
   /** The better of the two per utterance, with the reference (the ceiling). */
   oracleWer: number;
   /** The WER of the choice at each α. */
-  byWeight: Array<{ weight: number; wer: number; cer?: number; lexChosen: number }>;
+  byWeight: Array<{ weight: number; wer: number; cer: number; lexChosen: number }>;
   /** The eval file written for a single α. */
   csv?: string;
 }
@@ -122,8 +122,8 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
       return [t[0]! + Math.min(a.errors, b.errors), t[1]! + a.refLen];
     }, [0, 0]);
     const byWeight = p.weights.map((weight) => {
-      const r = werOf((u) => u[chooseHypothesis(u, weight)].hyp);
-      return { weight, wer: r.rate, lexChosen: utterances.filter((u) => chooseHypothesis(u, weight) === "lex").length };
+      const pairs = utterances.map((u) => ({ ref: u.ref, hyp: u[chooseHypothesis(u, weight)].hyp }));
+      return { weight, wer: corpusWer(pairs).rate, cer: corpusCer(pairs).rate, lexChosen: utterances.filter((u) => chooseHypothesis(u, weight) === "lex").length };
     });
     const result: CombinationResult = { evalJson: repoRelative(evalJson), utterances, llmWer: werOf((u) => u.llm.hyp).rate, lexWer: werOf((u) => u.lex.hyp).rate, oracleWer: oracle[0]! / Math.max(1, oracle[1]!), byWeight };
     if (p.weights.length === 1) {
@@ -144,7 +144,7 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
       const chosen = corpusWer(utterances.map((u) => ({ ref: u.ref, hyp: u[chooseHypothesis(u, alpha)].hyp })));
       writeFileAtomicSync(
         join(dir, `${name}.json`),
-        JSON.stringify({ ...ev.json, combination: { weight: alpha, of: repoRelative(evalJson), lexicon: o, llmWer: result.llmWer, lexWer: result.lexWer, oracleWer: result.oracleWer, lexChosen: byWeight[0]!.lexChosen }, wer: chosen.rate, wordErrors: chosen.errors, refWords: chosen.refLen, sub: chosen.sub, del: chosen.del, ins: chosen.ins, utterances: utterances.length }, null, 2) + "\n",
+        JSON.stringify({ ...ev.json, combination: { weight: alpha, of: repoRelative(evalJson), lexicon: o, llmWer: result.llmWer, lexWer: result.lexWer, oracleWer: result.oracleWer, lexChosen: byWeight[0]!.lexChosen }, wer: chosen.rate, cer: byWeight[0]!.cer, wordErrors: chosen.errors, refWords: chosen.refLen, sub: chosen.sub, del: chosen.del, ins: chosen.ins, utterances: utterances.length }, null, 2) + "\n",
       );
       result.csv = repoRelative(csv);
     }
