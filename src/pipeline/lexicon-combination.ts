@@ -34,7 +34,7 @@ import { openEvalScoring } from "./search-errors.js";
 import { openWordLm } from "./word-lm.js";
 
 /**
- * The α chosen on validation (VSR(2), 300 val utterances, joint decoding λ 0.3, sixteenth session): Llama-AVSR
+ * The α chosen on validation (VSR(2), 300 val utterances, joint decoding λ 0.3, 6 Dec, seventeenth session): Llama-AVSR
  * tiny LM on video-rerender-4, α 0 / 0.3 / 0.4 / 0.5 / 0.6 / 1: 61.55 / 56.34 / 55.35 / **55.00** / 57.28 / 60.60 %;
  * small LM (LoRA r16) on video-rerender-3: 60.46 / 55.30 / **54.76** / 55.60 / 57.33 / 60.85 %. 0.4 is best
  * averaged over the two (55.06 against 55.30 % at 0.5). Test: 56.22 and 57.51 %.
