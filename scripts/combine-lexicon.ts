@@ -38,4 +38,4 @@ const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 console.log(`${r.evalJson}: ${r.utterances.length} utterances`);
 console.log(`  LLM ${pct(r.llmWer)}, lexicon recogniser ${pct(r.lexWer)}, the better of the two per utterance ${pct(r.oracleWer)}`);
 for (const b of r.byWeight) console.log(`  α ${String(b.weight).padEnd(4)} WER ${pct(b.wer).padStart(8)}  CER ${pct(b.cer).padStart(8)}  (lexicon's hypothesis taken for ${b.lexChosen})`);
-if (r.csv) console.log(`  written: ${r.csv}`);
+if (r.written) console.log(`  written: ${r.written.csv}`);

@@ -4,11 +4,16 @@
  *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N] [--ctc-decode λ]
  *                 [--lexicon-decode μ [--unknown-word-logp=-100] [--lexicon-proposals n]]
  *                 [--video-lexicon-decode μv] [--word-lm β [--word-lm-proposals m]] [--pre-beam N] [--length-penalty x]
+ *                 [--lexicon-combination α]
  * Decodes the split with the run's newest checkpoint and writes
  * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_vlex<μv>][_wlm<β>[_prop<m>]][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
  * See src/pipeline/eval.ts.
  * `--recipe <name>`: a named bundle of the decoding flags below, chosen on validation (src/pipeline/decode-recipes.ts);
- * `best` is lexicon + word LM at beam 8 for ASR and AVSR, joint decoding for VSR. Flags given override it.
+ * `best` is lexicon + word LM at beam 8 for ASR and AVSR, joint decoding + lexicon combination α 0.4 for VSR.
+ * Flags given override it.
+ * `--lexicon-combination α`: after decoding, per utterance the LLM's hypothesis or the shipped encoder's
+ * lexicon recogniser's, whichever (1 − α)·(LLM joint score) + α·(lexicon score) prefers
+ * (src/pipeline/lexicon-combination.ts); writes `<name>_lexcomb<α>` beside `<name>`, and prints the combination's WER.
  * `--ctc-decode λ` (runs trained with --ctc-weight > 0): joint CTC/attention decoding with weight λ.
  * `--lexicon-decode μ` (any run): the shipped encoder's phonemes (visemes for VSR) through the training
  * lexicon score each completed word (src/pipeline/lexicon-scoring.ts); λ + μ ≤ 1. With
@@ -58,6 +63,7 @@ const { values: v } = parseArgs({
     "length-penalty": { type: "string" },
     "word-lm": { type: "string" },
     "word-lm-proposals": { type: "string" },
+    "lexicon-combination": { type: "string" },
   },
 });
 if (!v.run || !v.task || !v.rates) throw new InputError("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
@@ -81,6 +87,7 @@ for (const c of combos) {
     lexiconProposals: num(v["lexicon-proposals"]),
     lengthPenalty: num(v["length-penalty"]),
     wordLmWeight: num(v["word-lm"]),
+    lexiconCombination: num(v["lexicon-combination"]),
   });
   const res = await evaluateRun({
     run: v.run,

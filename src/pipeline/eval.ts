@@ -38,6 +38,7 @@ import { repoRelative } from "../util/paths.js";
 import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
+import { combineWithLexicon } from "./lexicon-combination.js";
 import { buildModel, disposeInputs, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 import { ctcHeadsOf, type CtcHeads } from "./ctc-coverage.js";
 import { DEFAULT_BEAM_WIDTH, evalFileName } from "./eval-files.js";
@@ -90,6 +91,12 @@ export interface EvalParams {
   wordLmWeight?: number;
   /** Word-LM fusion: tokens per live beam that the word LM proposes (towards its likeliest next words that the lexicon knows); 0/absent: none. */
   wordLmProposals?: number;
+  /**
+   * α of hypothesis combination with the shipped encoder's lexicon recogniser (pipeline/lexicon-combination.ts;
+   * absent: none): after decoding, per utterance the LLM's or the recogniser's hypothesis; both eval files are
+   * written (`<name>` and `<name>_lexcomb<α>`) and the combined scores returned.
+   */
+  lexiconCombination?: number;
 }
 
 export interface EvalResult {
@@ -123,6 +130,8 @@ export interface EvalResult {
   preBeam?: number;
   /** Present when a length penalty was given (default 1: scores divided by the token count). */
   lengthPenalty?: number;
+  /** Present when hypothesis combination was asked for: α, and the WERs of the two systems combined (the result's own WER is the combination's). */
+  lexiconCombination?: { weight: number; llmWer: number; lexWer: number; oracleWer: number; lexChosen: number; of: string };
   checkpointStep: number;
   seconds: number;
   utterancesPerSecond: number;
@@ -171,6 +180,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (p.lengthPenalty !== undefined && !Number.isFinite(p.lengthPenalty)) throw new InputError(`lengthPenalty must be a number, got ${p.lengthPenalty}`);
   if (p.preBeam !== undefined && !(Number.isInteger(p.preBeam) && p.preBeam >= 2)) throw new InputError(`preBeam must be an integer ≥ 2, got ${p.preBeam}`);
   if (p.preBeam !== undefined && joint + lexWeight === 0) throw new InputError("preBeam applies to joint decoding only (give ctcDecodeWeight or lexiconDecodeWeight)");
+  if (p.lexiconCombination !== undefined && !(p.lexiconCombination >= 0 && p.lexiconCombination <= 1)) throw new InputError(`combination weight α must be in [0, 1], got ${p.lexiconCombination}`);
   if (joint > 0 && !(cfg.ctcWeight > 0)) throw new InputError(`run ${cfg.runId} has no auxiliary CTC head (trained with ctcWeight ${cfg.ctcWeight}): joint CTC decoding needs --ctc-weight > 0 at training`);
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
@@ -255,7 +265,25 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   reader?.dispose();
   videoReader?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);
-  return result;
+  if (p.lexiconCombination === undefined) return result;
+  const comb = await combineWithLexicon(json, { weights: [p.lexiconCombination], log });
+  const wc = comb.written!;
+  const byW = comb.byWeight[0]!;
+  log(`[eval] ${cfg.runId} ${name} + lexicon recogniser, α ${p.lexiconCombination}: WER ${(100 * wc.wer).toFixed(2)}% CER ${(100 * wc.cer).toFixed(2)}% (LLM ${(100 * comb.llmWer).toFixed(2)}%, recogniser ${(100 * comb.lexWer).toFixed(2)}%)`);
+  return {
+    ...result,
+    wer: wc.wer,
+    cer: wc.cer,
+    wordErrors: wc.wordErrors,
+    refWords: wc.refWords,
+    sub: wc.sub,
+    del: wc.del,
+    ins: wc.ins,
+    seconds: (Date.now() - t0) / 1000,
+    csv: wc.csv,
+    json: wc.json,
+    lexiconCombination: { weight: p.lexiconCombination, llmWer: comb.llmWer, lexWer: comb.lexWer, oracleWer: comb.oracleWer, lexChosen: byW.lexChosen, of: result.json },
+  };
 }
 
 /** For the experiment runner: evaluate (results go to the run's eval/ folder); the result becomes done.json. */

@@ -11,7 +11,8 @@
  * decoding the evaluation used (its auxiliary CTC at λ, lexicon scoring at μ; pipeline/search-errors.ts),
  * not length-normalised; L(y) = the lexicon recogniser's objective maximised over alignments of y's words
  * (eval/lexicon-decode.ts lexiconScore). α = 0 keeps the LLM's hypothesis whenever the LLM prefers it, α = 1
- * the lexicon recogniser's whenever it prefers it; α is chosen on validation and then applied to test.
+ * the lexicon recogniser's whenever it prefers it; α is chosen on validation and then applied to test
+ * (VSR_COMBINATION_WEIGHT in pipeline/decode-recipes.ts, the `best` recipe's for VSR).
  *
  *   combineWithLexicon(evalJson, { weights })   the WER at each α; with one α the eval files of the choice
  */
@@ -32,14 +33,6 @@ import { repoRelative } from "../util/paths.js";
 import { unitsOfAlignment } from "./lexicon-scoring.js";
 import { openEvalScoring } from "./search-errors.js";
 import { openWordLm } from "./word-lm.js";
-
-/**
- * The α chosen on validation (VSR(2), 300 val utterances, joint decoding λ 0.3, 6 Dec, seventeenth session): Llama-AVSR
- * tiny LM on video-rerender-4, α 0 / 0.3 / 0.4 / 0.5 / 0.6 / 1: 61.55 / 56.34 / 55.35 / **55.00** / 57.28 / 60.60 %;
- * small LM (LoRA r16) on video-rerender-3: 60.46 / 55.30 / **54.76** / 55.60 / 57.33 / 60.85 %. 0.4 is best
- * averaged over the two (55.06 against 55.30 % at 0.5). Test: 56.22 and 57.51 %.
- */
-export const VSR_COMBINATION_WEIGHT = 0.4;
 
 export interface CombinationParams {
   /** α values to try (each in [0, 1]); with exactly one, its choices are written as eval files. */
@@ -66,8 +59,8 @@ export interface CombinationResult {
   oracleWer: number;
   /** The WER of the choice at each α. */
   byWeight: Array<{ weight: number; wer: number; cer: number; lexChosen: number }>;
-  /** The eval file written for a single α. */
-  csv?: string;
+  /** For a single α: the eval files written and the choice's scores. */
+  written?: { csv: string; json: string; wer: number; cer: number; wordErrors: number; refWords: number; sub: number; del: number; ins: number };
 }
 
 /** Which hypothesis the combination takes for an utterance at α (pure; ties keep the LLM's). */
@@ -152,9 +145,9 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
       const chosen = corpusWer(utterances.map((u) => ({ ref: u.ref, hyp: u[chooseHypothesis(u, alpha)].hyp })));
       writeFileAtomicSync(
         join(dir, `${name}.json`),
-        JSON.stringify({ ...ev.json, combination: { weight: alpha, of: repoRelative(evalJson), lexicon: o, llmWer: result.llmWer, lexWer: result.lexWer, oracleWer: result.oracleWer, lexChosen: byWeight[0]!.lexChosen }, wer: chosen.rate, cer: byWeight[0]!.cer, wordErrors: chosen.errors, refWords: chosen.refLen, sub: chosen.sub, del: chosen.del, ins: chosen.ins, utterances: utterances.length }, null, 2) + "\n",
+        JSON.stringify({ ...ev.json, csv: repoRelative(csv), json: repoRelative(join(dir, `${name}.json`)), combination: { weight: alpha, of: repoRelative(evalJson), lexicon: o, llmWer: result.llmWer, lexWer: result.lexWer, oracleWer: result.oracleWer, lexChosen: byWeight[0]!.lexChosen }, wer: chosen.rate, cer: byWeight[0]!.cer, wordErrors: chosen.errors, refWords: chosen.refLen, sub: chosen.sub, del: chosen.del, ins: chosen.ins, utterances: utterances.length }, null, 2) + "\n",
       );
-      result.csv = repoRelative(csv);
+      result.written = { csv: repoRelative(csv), json: repoRelative(join(dir, `${name}.json`)), wer: chosen.rate, cer: byWeight[0]!.cer, wordErrors: chosen.errors, refWords: chosen.refLen, sub: chosen.sub, del: chosen.del, ins: chosen.ins };
     }
     return result;
   } finally {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { JOINT, LEXICON, LEXICON_WORD_LM, RECIPES, RECIPE_NAMES, withRecipe } from "../../src/pipeline/decode-recipes.js";
+import { JOINT, JOINT_LEXICON_COMBINATION, LEXICON, LEXICON_WORD_LM, RECIPES, RECIPE_NAMES, VSR_COMBINATION_WEIGHT, withRecipe } from "../../src/pipeline/decode-recipes.js";
 import { evalFileName } from "../../src/pipeline/eval-files.js";
 import { LEVER_CTC_DECODE, LEVER_LEXICON } from "../../src/experiments/plan.js";
 
@@ -15,10 +15,12 @@ test("decoding recipes: each task's settings, and the files they name are the co
   assert.equal(fileOf("asr", withRecipe("lexicon", "asr", {})), "asr_4-0_ctcdec0.3_lexdec0.5_prop8_lp0");
   assert.deepEqual(LEVER_LEXICON, { ctcDecode: LEXICON.ctcDecodeWeight, weight: LEXICON.lexiconDecodeWeight, proposals: LEXICON.lexiconProposals, lengthPenalty: LEXICON.lengthPenalty });
   assert.equal(LEVER_CTC_DECODE, JOINT.ctcDecodeWeight);
-  // best: lexicon + word LM at beam 8 for the tasks with audio, joint decoding alone for VSR
+  // best: lexicon + word LM at beam 8 for the tasks with audio, joint decoding + lexicon combination (α 0.4) for VSR
   assert.equal(fileOf("asr", withRecipe("best", "asr", {})), "asr_4-0_ctcdec0.3_lexdec0.5_prop8_wlm0.3_beam8_lp0");
   assert.equal(fileOf("avsr", withRecipe("best", "avsr", {})), "avsr_4-2_ctcdec0.3_lexdec0.5_prop8_wlm0.3_beam8_lp0");
-  assert.deepEqual(withRecipe("best", "vsr", {}), JOINT);
+  assert.deepEqual(withRecipe("best", "vsr", {}), { ...JOINT, lexiconCombination: 0.4 });
+  assert.deepEqual(RECIPES.best.vsr, JOINT_LEXICON_COMBINATION);
+  assert.equal(VSR_COMBINATION_WEIGHT, 0.4);
   assert.deepEqual(RECIPES.best.asr, LEXICON_WORD_LM);
 });
 

@@ -189,7 +189,7 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   assert.ok(comb.oracleWer <= Math.min(comb.llmWer, comb.lexWer) + 1e-12);
   for (const b of comb.byWeight) assert.equal(b.lexChosen, comb.utterances.filter((u) => chooseHypothesis(u, b.weight) === "lex").length);
   const one = await combineWithLexicon(prop.json, { weights: [0.5], log: quiet });
-  assert.ok(one.csv!.endsWith("asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.csv"));
+  assert.ok(one.written!.csv.endsWith("asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.csv"));
   const written = readCsv(join(avsr, "eval", "asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.csv"), { typed: false });
   written.forEach((r, i) => assert.equal(r.hyp, r.chosen === "lex" ? r.lex_hyp : r.llm_hyp, `row ${i + 1}`));
   assert.equal(JSON.parse(readFileSync(join(avsr, "eval", "asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.json"), "utf8")).combination.weight, 0.5);
@@ -198,7 +198,14 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   const vsr = await evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, beam: 1, maxNewTokens: 4 }, quiet);
   const vComb = await combineWithLexicon(vsr.json, { weights: [0.5], log: quiet });
   assert.equal(vComb.utterances.length, 2);
-  assert.ok(vComb.csv!.endsWith("vsr_0-5_beam1_lexcomb0.5.csv"));
+  assert.ok(vComb.written!.csv.endsWith("vsr_0-5_beam1_lexcomb0.5.csv"));
+  // ...and npm run eval does it in one go (--lexicon-combination α, the best recipe's for VSR): both files, the combined scores returned
+  const vsrComb = await evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, beam: 1, maxNewTokens: 4, lexiconCombination: 0.5 }, quiet);
+  assert.ok(vsrComb.csv.endsWith("vsr_0-5_beam1_lexcomb0.5.csv") && vsrComb.json.endsWith("vsr_0-5_beam1_lexcomb0.5.json"));
+  assert.equal(vsrComb.lexiconCombination?.weight, 0.5);
+  assert.ok(Math.abs(vsrComb.lexiconCombination!.llmWer - vsr.wer) < 1e-12, "the LLM's own hypotheses are the plain evaluation's");
+  assert.ok(Math.abs(vsrComb.wer - vComb.byWeight[0]!.wer) < 1e-12);
+  await assert.rejects(evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, lexiconCombination: 2 }, quiet), /α must be in \[0, 1\]/);
   // word-LM fusion: named, recorded, refused without joint decoding; probe:search scores with it too
   const wlm = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, lexiconProposals: 3, lengthPenalty: 0, wordLmWeight: 0.2, wordLmProposals: 2 }, quiet);
   assert.ok(wlm.csv.endsWith("asr_16-0_lexdec0.3_prop3_wlm0.2_prop2_beam2_lp0.csv"));
