@@ -8,8 +8,8 @@
  *   choose argmax_{y ∈ {y_LLM, y_lex}}  (1 − α)·J(y) + α·L(y)
  *
  * J(y) = (1 − w)·log P_att(y, EOS | x) + w·S(y), the LLM's joint score of the whole sequence under the
- * decoding the evaluation used (its auxiliary CTC at λ, lexicon scoring at μ; pipeline/search-errors.ts),
- * not length-normalised; L(y) = the lexicon recogniser's objective maximised over alignments of y's words
+ * decoding the evaluation used (its auxiliary CTC at λ, lexicon scoring at μ; pipeline/search-errors.ts
+ * SequenceScore.weighted), not length-normalised; L(y) = the lexicon recogniser's objective maximised over alignments of y's words
  * (eval/lexicon-decode.ts lexiconScore). α = 0 keeps the LLM's hypothesis whenever the LLM prefers it, α = 1
  * the lexicon recogniser's whenever it prefers it; α is chosen on validation and then applied to test
  * (VSR_COMBINATION_WEIGHT in pipeline/decode-recipes.ts, the `best` recipe's for VSR).
@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { openCorpus } from "../data/index.js";
 import { DEFAULT_LEXICON_SCORE, lexiconDecode, lexiconScore, pronunciationsOf, type LexiconScoreOptions } from "../eval/lexicon-decode.js";
+import { oracleOfTwo } from "../eval/bootstrap.js";
 import { corpusCer, corpusWer, wordEdits } from "../eval/wer.js";
 import { taskUses } from "../models/avsr.js";
 import { ctcGreedyDecode } from "../models/ctc.js";
@@ -82,51 +83,46 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
   for (const a of p.weights) if (!(a >= 0 && a <= 1)) throw new InputError(`combination weight α must be in [0, 1], got ${a}`);
   if (p.weights.length === 0) throw new InputError("give at least one combination weight α");
   const ev = await openEvalScoring(evalJson);
+  let enc: ReturnType<typeof loadEncoder> | undefined;
   try {
     const use = taskUses(ev.json.task);
     const modality = use.audio ? "audio" : "video";
     const features = modality === "audio" ? ev.set.audio : ev.set.video;
     if (!features) throw new InputError(`${evalJson}: the run reads no cached ${modality} features, which the lexicon recogniser decodes`);
     const corpus = await openCorpus(ev.preset);
-    const enc = loadEncoder(ev.preset, modality);
+    const encoder = loadEncoder(ev.preset, modality);
+    enc = encoder;
     const prons = pronunciationsOf(corpus.utterances("train").map((u) => unitsOfAlignment(corpus, u.id, modality)));
     const { lm } = await openWordLm(ev.preset);
     const o = { ...DEFAULT_LEXICON_SCORE, ...p.lexicon };
-    log(`[combine] ${repoRelative(evalJson)} with the ${modality} encoder's ${enc.inventory.kind}s + lexicon (${prons.size} words) + word bigram; α ${p.weights.join(", ")}`);
+    log(`[combine] ${repoRelative(evalJson)} with the ${modality} encoder's ${encoder.inventory.kind}s + lexicon (${prons.size} words) + word bigram; α ${p.weights.join(", ")}`);
     const progress = new Progress(ev.rows.length, { unit: "utt", label: "combine", write: log, intervalMs: 5000 });
     const utterances: CombinationUtterance[] = [];
     ev.rows.forEach((r, i) => {
       const u = ev.set.utterances[i]!;
       const f = features.get(u.id);
-      const units = tf.tidy(() => ctcGreedyDecode(enc.model.head.apply(tf.tensor3d(f.data, [1, f.frames, f.dim])) as tf.Tensor3D, [f.frames])[0]!);
-      const phones = units.map((c) => enc.inventory.units[c - 1]!);
+      const units = tf.tidy(() => ctcGreedyDecode(encoder.model.head.apply(tf.tensor3d(f.data, [1, f.frames, f.dim])) as tf.Tensor3D, [f.frames])[0]!);
+      const phones = units.map((c) => encoder.inventory.units[c - 1]!);
       const lexHyp = lexiconDecode(phones, prons, lm, o).join(" ");
       const llmHyp = r.hyp ?? "";
       const [sLlm, sLex] = ev.score(i, [llmHyp, lexHyp]);
       const lexOf = (h: string) => lexiconScore(phones, h.split(" ").filter(Boolean), prons, lm, o);
-      const w = (ev.json.ctcDecodeWeight ?? 0) + (ev.json.lexiconDecode?.weight ?? 0) + (ev.json.videoLexiconDecode?.weight ?? 0);
-      const total = (s: { attention: number; scorers: number }) => (1 - w) * s.attention + w * s.scorers;
       utterances.push({
         id: u.id,
         speaker: u.speaker,
         ref: u.text,
-        llm: { hyp: llmHyp, joint: total(sLlm!), lexicon: lexOf(llmHyp) },
-        lex: { hyp: lexHyp, joint: total(sLex!), lexicon: lexOf(lexHyp) },
+        llm: { hyp: llmHyp, joint: sLlm!.weighted, lexicon: lexOf(llmHyp) },
+        lex: { hyp: lexHyp, joint: sLex!.weighted, lexicon: lexOf(lexHyp) },
       });
       progress.update(i + 1);
     });
-    enc.model.dispose();
     const werOf = (pick: (u: CombinationUtterance) => string) => corpusWer(utterances.map((u) => ({ ref: u.ref, hyp: pick(u) })));
-    const oracle = utterances.reduce((t, u) => {
-      const a = wordEdits(u.ref, u.llm.hyp);
-      const b = wordEdits(u.ref, u.lex.hyp);
-      return [t[0]! + Math.min(a.errors, b.errors), t[1]! + a.refLen];
-    }, [0, 0]);
+    const errorsOf = (hyp: (u: CombinationUtterance) => string) => utterances.map((u) => ({ errors: wordEdits(u.ref, hyp(u)).errors, refWords: wordEdits(u.ref, "").refLen }));
     const byWeight = p.weights.map((weight) => {
       const pairs = utterances.map((u) => ({ ref: u.ref, hyp: u[chooseHypothesis(u, weight)].hyp }));
       return { weight, wer: corpusWer(pairs).rate, cer: corpusCer(pairs).rate, lexChosen: utterances.filter((u) => chooseHypothesis(u, weight) === "lex").length };
     });
-    const result: CombinationResult = { evalJson: repoRelative(evalJson), utterances, llmWer: werOf((u) => u.llm.hyp).rate, lexWer: werOf((u) => u.lex.hyp).rate, oracleWer: oracle[0]! / Math.max(1, oracle[1]!), byWeight };
+    const result: CombinationResult = { evalJson: repoRelative(evalJson), utterances, llmWer: werOf((u) => u.llm.hyp).rate, lexWer: werOf((u) => u.lex.hyp).rate, oracleWer: oracleOfTwo(errorsOf((u) => u.llm.hyp), errorsOf((u) => u.lex.hyp)), byWeight };
     if (p.weights.length === 1) {
       const alpha = p.weights[0]!;
       const dir = dirname(evalJson);
@@ -151,6 +147,7 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
     }
     return result;
   } finally {
+    enc?.model.dispose();
     ev.dispose();
   }
 }

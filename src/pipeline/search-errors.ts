@@ -38,6 +38,8 @@ export interface SequenceScore {
   scorers: number;
   /** The beam search's ranking score of the finished hypothesis. */
   joint: number;
+  /** (1 − w)·attention + w·scorers: the joint score before length normalisation (w = λ + μ + μv of the heads used). */
+  weighted: number;
   /** Its sub-word tokens (EOS not counted). */
   tokens: number;
 }
@@ -144,7 +146,8 @@ export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
           scorers = sc.final(st);
         }
         const w = joint?.weight ?? 0;
-        return { attention, scorers, joint: ((1 - w) * attention + w * scorers) / Math.pow(ids.length + 1, lp), tokens: ids.length };
+        const weighted = (1 - w) * attention + w * scorers;
+        return { attention, scorers, weighted, joint: weighted / Math.pow(ids.length + 1, lp), tokens: ids.length };
       });
     } finally {
       disposeSamples(samples);
