@@ -4,7 +4,7 @@
  *                 [--split test|val] [--limit N] [--beam K] [--max-new-tokens N] [--ctc-decode λ]
  *                 [--lexicon-decode μ [--unknown-word-logp=-100] [--lexicon-proposals n]]
  *                 [--video-lexicon-decode μv] [--word-lm β [--word-lm-proposals m]] [--pre-beam N] [--length-penalty x]
- *                 [--lexicon-combination α]
+ *                 [--lexicon-combination α [--lexicon-combination-nbest N,M]]
  * Decodes the split with the run's newest checkpoint and writes
  * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_vlex<μv>][_wlm<β>[_prop<m>]][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
  * See src/pipeline/eval.ts.
@@ -14,6 +14,8 @@
  * `--lexicon-combination α`: after decoding, per utterance the LLM's hypothesis or the shipped encoder's
  * lexicon recogniser's, whichever (1 − α)·(LLM joint score) + α·(lexicon score) prefers
  * (src/pipeline/lexicon-combination.ts); writes `<name>_lexcomb<α>` beside `<name>`, and prints the combination's WER.
+ * `--lexicon-combination-nbest N,M`: choose among the LLM's N best (N ≤ beam) and the recogniser's M best instead
+ * (`<name>_lexcomb<α>_nbest<N>x<M>`).
  * `--ctc-decode λ` (runs trained with --ctc-weight > 0): joint CTC/attention decoding with weight λ.
  * `--lexicon-decode μ` (any run): the shipped encoder's phonemes (visemes for VSR) through the training
  * lexicon score each completed word (src/pipeline/lexicon-scoring.ts); λ + μ ≤ 1. With
@@ -64,6 +66,7 @@ const { values: v } = parseArgs({
     "word-lm": { type: "string" },
     "word-lm-proposals": { type: "string" },
     "lexicon-combination": { type: "string" },
+    "lexicon-combination-nbest": { type: "string" },
   },
 });
 if (!v.run || !v.task || !v.rates) throw new InputError("usage: --run <id> --task <asr|vsr|avsr|all> --rates <a,v|all> [--snr dB --noise babble]");
@@ -78,6 +81,12 @@ for (const task of tasks) {
   else for (const audio of cfg.audioRates) for (const video of cfg.videoRates) combos.push({ task, rates: { audio, video } });
 }
 const num = (x: string | undefined) => (x !== undefined ? Number(x) : undefined);
+const nBestOf = (x: string | undefined) => {
+  if (x === undefined) return undefined;
+  const [llm, lexicon, ...rest] = x.split(",").map(Number);
+  if (rest.length || !Number.isInteger(llm) || !Number.isInteger(lexicon)) throw new InputError(`--lexicon-combination-nbest: give N,M (two integers), got ${x}`);
+  return { llm: llm!, lexicon: lexicon! };
+};
 for (const c of combos) {
   const decoding = withRecipe(v.recipe, c.task, {
     beam: num(v.beam),
@@ -88,6 +97,7 @@ for (const c of combos) {
     lengthPenalty: num(v["length-penalty"]),
     wordLmWeight: num(v["word-lm"]),
     lexiconCombination: num(v["lexicon-combination"]),
+    lexiconCombinationNBest: nBestOf(v["lexicon-combination-nbest"]),
   });
   const res = await evaluateRun({
     run: v.run,

@@ -22,17 +22,16 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/index.js";
-import { openCorpus, type Split } from "../src/data/index.js";
-import { BigramLm } from "../src/eval/bigram-lm.js";
-import { lexiconDecode, pronunciationsOf } from "../src/eval/lexicon-decode.js";
-import { corpusWer, wordEdits, words } from "../src/eval/wer.js";
+import type { Split } from "../src/data/index.js";
+import { lexiconDecode } from "../src/eval/lexicon-decode.js";
+import { corpusWer, wordEdits } from "../src/eval/wer.js";
 import { writeCsvSync } from "../src/report/csv.js";
 import { conditionName, openFeatures } from "../src/features/cache.js";
 import { ctcGreedyDecode } from "../src/models/ctc.js";
-import { editDistance, greedyCtcLabels, loadEncoder, openPretrainData, targetsOf } from "../src/pretrain/encoders/index.js";
+import { editDistance, greedyCtcLabels, openPretrainData, targetsOf } from "../src/pretrain/encoders/index.js";
+import { openLexiconRecogniser } from "../src/pipeline/lexicon-recogniser.js";
 import { BpeTokenizer } from "../src/text/tokenizer.js";
-import { unitsOfAlignment } from "../src/pipeline/lexicon-scoring.js";
-import { dataDir, repoRoot } from "../src/util/paths.js";
+import { repoRoot } from "../src/util/paths.js";
 
 const { values: v } = parseArgs({
   options: {
@@ -65,9 +64,10 @@ if (v.out !== undefined && (!v.out.endsWith(".csv") || list(v["lm-weight"]!, "--
   throw new InputError(`--out ${v.out}: give a .csv file and one --lm-weight and one --edit-cost (the hypotheses of one decoder)`);
 }
 await initBackend();
-const corpus = await openCorpus(v.preset!);
+// the encoder, the training lexicon and the word bigram: the same recogniser the hypothesis combination uses
+const rec = await openLexiconRecogniser(v.preset!, modality, { encoderDir: v.encoder });
+const { corpus, encoder: enc, prons, lm } = rec;
 const utts = corpus.utterances(split).slice(0, Number(v.limit));
-const enc = loadEncoder(v.preset!, modality, v.encoder);
 const tokenizer = BpeTokenizer.fromJSON(readFileSync(join(repoRoot(), "checkpoints", "lm", v.preset!, "tokenizer.json"), "utf8"));
 const snrDb = v.snr === undefined ? undefined : Number(v.snr);
 const condition = conditionName(snrDb ?? null);
@@ -80,10 +80,9 @@ function greedyOnCache(): { units: number[][]; subword: number[][] } {
   const subword: number[][] = [];
   for (const u of utts) {
     const f = feats.get(u.id);
-    const x = tf.tensor3d(f.data, [1, f.frames, f.dim]);
-    units.push(ctcGreedyDecode(tf.tidy(() => enc.model.head.apply(x)), [f.frames])[0]!);
-    if (enc.model.subwordHead) subword.push(ctcGreedyDecode(tf.tidy(() => enc.model.subwordHead!.apply(x)), [f.frames])[0]!);
-    x.dispose();
+    units.push(rec.greedyUnits(f));
+    const head = enc.model.subwordHead;
+    if (head) subword.push(tf.tidy(() => ctcGreedyDecode(head.apply(tf.tensor3d(f.data, [1, f.frames, f.dim])) as tf.Tensor3D, [f.frames])[0]!));
   }
   return { units, subword };
 }
@@ -103,17 +102,14 @@ utts.forEach((u, i) => {
   const ref = targetsOf(corpus, u.id, enc.inventory);
   phoneErrors += editDistance(ref, greedy.units[i]!);
   phoneRefs += ref.length;
-  phones.push((v.oracle ? ref : greedy.units[i]!).map((c) => enc.inventory.units[c - 1]!));
+  phones.push(rec.unitNames(v.oracle ? ref : greedy.units[i]!));
 });
 const subword = greedy.subword.map((h) => tokenizer.decode(h.map((c) => c - 1)));
-const prons = pronunciationsOf(corpus.utterances("train").map((u) => unitsOfAlignment(corpus, u.id, modality)));
-const lmText = readFileSync(join(dataDir(v.preset!), "lm_text.txt"), "utf8").split("\n").filter(Boolean).map(words);
-const lm = BigramLm.fit(lmText);
 const pct = (x: number) => (100 * x).toFixed(1);
 console.log(`${v.preset} ${split} ${condition}, ${utts.length} utterances, ${modality} encoder ${enc.dir}`);
 console.log(`  ${enc.inventory.kind} error rate (greedy CTC): ${pct(phoneErrors / Math.max(1, phoneRefs))} %`);
 if (v.oracle) console.log(`  --oracle: the lexicon decoder below reads the reference ${enc.inventory.kind}s, not the encoder's`);
-console.log(`  lexicon: ${prons.size} words, ${[...prons.values()].reduce((a, p) => a + p.length, 0)} pronunciations (training alignments); LM: word bigram of ${lmText.length} sentences`);
+console.log(`  lexicon: ${prons.size} words, ${[...prons.values()].reduce((a, p) => a + p.length, 0)} pronunciations (training alignments); LM: word bigram of ${rec.lmSentences} sentences`);
 if (subword.length) console.log(`  sub-word CTC head, greedy: WER ${pct(corpusWer(utts.map((u, i) => ({ ref: u.text, hyp: subword[i]! }))).rate)} %`);
 for (const lmWeight of list(v["lm-weight"]!, "--lm-weight")) {
   for (const editCost of list(v["edit-cost"]!, "--edit-cost")) {
@@ -131,3 +127,4 @@ for (const lmWeight of list(v["lm-weight"]!, "--lm-weight")) {
     }
   }
 }
+rec.dispose();

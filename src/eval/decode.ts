@@ -146,8 +146,23 @@ function pushCandidate(cand: Candidate[], c: Candidate, want: number): void {
   if (cand.length > want) cand.pop();
 }
 
+/** A finished hypothesis of the beam search: its tokens (without EOS) and its length-normalised score. */
+export interface RankedHypothesis {
+  tokens: number[];
+  score: number;
+}
+
 /** Beam search of every row (batched as B·K cache rows); returns the best hypothesis per row without EOS. */
 export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): number[][] {
+  return beamSearchNBest(llm, prefix, opts).map((pool) => pool[0]?.tokens ?? []);
+}
+
+/**
+ * Beam search of every row, returning each row's ranked pool of hypotheses (best first, at most K
+ * finished ones plus, for a row cut off at the length limit, its live beams): the N-best list that
+ * rescoring and hypothesis combination choose from (pipeline/lexicon-combination.ts).
+ */
+export function beamSearchNBest(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): RankedHypothesis[][] {
   const B = prefix.embeds.shape[0];
   const K = opts.beamWidth;
   const V = llm.config.vocabSize;
@@ -264,7 +279,7 @@ export function beamSearch(llm: Llm, prefix: DecodePrefix, opts: BeamOptions): n
     const pool = [...finished[b]!];
     if (!rowDone[b]) for (const h of row) if (h.score > -Infinity) pool.push({ tokens: h.tokens, score: norm(closing(b, h), Math.max(1, h.tokens.length)), att: h.att });
     pool.sort((x, y) => y.score - x.score);
-    return pool[0]?.tokens ?? [];
+    return pool.map((h) => ({ tokens: h.tokens, score: h.score }));
   });
 }
 
@@ -280,12 +295,25 @@ export interface TranscribeOptions {
 
 /** Token ids of the transcripts of a batch of samples for one task at one rate pair (no EOS). */
 export function transcribe(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, opts: TranscribeOptions = {}): number[][] {
+  const K = opts.beamWidth ?? 1;
+  const joint = opts.ctc && opts.ctc.weight > 0;
+  if (K <= 1 && !joint) {
+    const prefix = model.decodePrefix(samples, task, rates);
+    try {
+      return greedyDecode(model.llm, prefix, { maxNewTokens: opts.maxNewTokens ?? 32, eosId: EOS_ID, ctx: model.contextFor(task) });
+    } finally {
+      prefix.embeds.dispose();
+    }
+  }
+  return transcribeNBest(model, samples, task, rates, opts).map((pool) => pool[0]?.tokens ?? []);
+}
+
+/** The beam search's ranked hypotheses (token ids without EOS, best first) for each sample. */
+export function transcribeNBest(model: AvsrModel, samples: readonly AvsrSample[], task: Task, rates: Rates, opts: TranscribeOptions = {}): RankedHypothesis[][] {
   const prefix = model.decodePrefix(samples, task, rates);
   try {
     const base = { maxNewTokens: opts.maxNewTokens ?? 32, eosId: EOS_ID, ctx: model.contextFor(task) };
-    const K = opts.beamWidth ?? 1;
-    const joint = opts.ctc && opts.ctc.weight > 0;
-    return K <= 1 && !joint ? greedyDecode(model.llm, prefix, base) : beamSearch(model.llm, prefix, { ...base, beamWidth: Math.max(1, K), lengthPenalty: opts.lengthPenalty, ctc: opts.ctc });
+    return beamSearchNBest(model.llm, prefix, { ...base, beamWidth: Math.max(1, opts.beamWidth ?? 1), lengthPenalty: opts.lengthPenalty, ctc: opts.ctc });
   } finally {
     prefix.embeds.dispose();
   }

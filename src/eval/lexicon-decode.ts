@@ -88,51 +88,71 @@ function levenshtein(a: readonly string[], a0: number, a1: number, b: readonly s
 interface Hyp {
   score: number;
   last: string;
+  /** The words so far, space-joined (tells apart hypotheses of one bigram state). */
+  key: string;
   words: { w: string; before: Hyp["words"] } | null;
 }
 
 /** The best word sequence for a phone string (empty phones -> no words). */
 export function lexiconDecode(phones: readonly string[], prons: Pronunciations, lm: BigramLm, opts: Partial<LexiconDecodeOptions> = {}): string[] {
+  return lexiconDecodeNBest(phones, prons, lm, 1, opts)[0]?.words ?? [];
+}
+
+/**
+ * The `n` best distinct word sequences for a phone string, best first, with their scores (the objective
+ * above). Each bigram state (last word) at a phone position keeps its `n` best distinct sequences, and
+ * `beam`·n hypotheses go on from a position; with n = 1 this is exactly `lexiconDecode`'s search.
+ */
+export function lexiconDecodeNBest(phones: readonly string[], prons: Pronunciations, lm: BigramLm, n: number, opts: Partial<LexiconDecodeOptions> = {}): Array<{ words: string[]; score: number }> {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`lexiconDecodeNBest: n must be an integer ≥ 1, got ${n}`);
   const o = { ...DEFAULT_LEXICON_DECODE, ...opts };
-  const n = phones.length;
+  const T = phones.length;
   // candidates[i]: words that can start at phone i, with their span length and acoustic score
-  const candidates: { w: string; len: number; score: number }[][] = Array.from({ length: n }, () => []);
+  const candidates: { w: string; len: number; score: number }[][] = Array.from({ length: T }, () => []);
   for (const [w, variants] of prons) {
     for (const v of variants) {
       const L = v.phones.length;
       const maxEdit = Math.max(1, Math.floor(o.maxEditShare * L));
-      for (let i = 0; i < n; i++) {
-        for (let len = Math.max(1, L - 1); len <= L + 1 && i + len <= n; len++) {
+      for (let i = 0; i < T; i++) {
+        for (let len = Math.max(1, L - 1); len <= L + 1 && i + len <= T; len++) {
           const e = levenshtein(phones, i, i + len, v.phones);
           if (e <= maxEdit) candidates[i]!.push({ w, len, score: v.logPrior - o.editCost * e });
         }
       }
     }
   }
-  const at: Map<string, Hyp>[] = Array.from({ length: n + 1 }, () => new Map());
+  // at[j]: last word -> its best distinct hypotheses ending at phone j (at most n, best first)
+  const at: Map<string, Hyp[]>[] = Array.from({ length: T + 1 }, () => new Map());
   const offer = (j: number, h: Hyp) => {
-    const old = at[j]!.get(h.last);
-    if (!old || h.score > old.score) at[j]!.set(h.last, h);
+    const list = at[j]!.get(h.last) ?? at[j]!.set(h.last, []).get(h.last)!;
+    const same = list.findIndex((x) => x.key === h.key);
+    if (same >= 0) {
+      if (!(h.score > list[same]!.score)) return;
+      list.splice(same, 1);
+    }
+    if (list.length >= n && !(h.score > list[list.length - 1]!.score)) return;
+    let k = list.length;
+    while (k > 0 && list[k - 1]!.score < h.score) k--;
+    list.splice(k, 0, h);
+    if (list.length > n) list.pop();
   };
-  at[0]!.set("<s>", { score: 0, last: "<s>", words: null });
-  for (let i = 0; i < n; i++) {
-    const live = [...at[i]!.values()].sort((a, b) => b.score - a.score).slice(0, o.beam);
+  at[0]!.set("<s>", [{ score: 0, last: "<s>", key: "", words: null }]);
+  for (let i = 0; i < T; i++) {
+    const live = [...at[i]!.values()].flat().sort((a, b) => b.score - a.score).slice(0, o.beam * n);
     for (const h of live) {
       offer(i + 1, { ...h, score: h.score - o.skipCost });
       for (const c of candidates[i]!) {
-        offer(i + c.len, { score: h.score + c.score + o.lmWeight * lm.logProb(h.last, c.w), last: c.w, words: { w: c.w, before: h.words } });
+        offer(i + c.len, { score: h.score + c.score + o.lmWeight * lm.logProb(h.last, c.w), last: c.w, key: h.key ? `${h.key} ${c.w}` : c.w, words: { w: c.w, before: h.words } });
       }
     }
   }
-  let best: Hyp | undefined;
-  let bestScore = -Infinity;
-  for (const h of at[n]!.values()) {
-    const s = h.score + o.lmWeight * lm.logProb(h.last, "</s>");
-    if (s > bestScore) [best, bestScore] = [h, s];
-  }
-  const out: string[] = [];
-  for (let x = best?.words ?? null; x; x = x.before) out.push(x.w);
-  return out.reverse();
+  const ends = [...at[T]!.values()].flat().map((h) => ({ h, score: h.score + o.lmWeight * lm.logProb(h.last, "</s>") }));
+  ends.sort((a, b) => b.score - a.score);
+  return ends.slice(0, n).map(({ h, score }) => {
+    const out: string[] = [];
+    for (let x = h.words; x; x = x.before) out.push(x.w);
+    return { words: out.reverse(), score };
+  });
 }
 
 export interface LexiconScoreOptions extends LexiconDecodeOptions {

@@ -25,6 +25,7 @@ export interface DecodeSettings {
   lengthPenalty?: number;
   wordLmWeight?: number;
   lexiconCombination?: number;
+  lexiconCombinationNBest?: { llm: number; lexicon: number };
 }
 
 /** The reference's decoding: attention-only beam search, at most 32 new tokens. */

@@ -97,6 +97,8 @@ export interface EvalParams {
    * written (`<name>` and `<name>_lexcomb<α>`) and the combined scores returned.
    */
   lexiconCombination?: number;
+  /** The combination's N-best lists: the LLM's N best (N ≤ beam) and the recogniser's M best (default 1 and 1). */
+  lexiconCombinationNBest?: { llm: number; lexicon: number };
 }
 
 export interface EvalResult {
@@ -131,7 +133,7 @@ export interface EvalResult {
   /** Present when a length penalty was given (default 1: scores divided by the token count). */
   lengthPenalty?: number;
   /** Present when hypothesis combination was asked for: α, and the WERs of the two systems combined (the result's own WER is the combination's). */
-  lexiconCombination?: { weight: number; llmWer: number; lexWer: number; oracleWer: number; lexChosen: number; of: string };
+  lexiconCombination?: { weight: number; nBest: { llm: number; lexicon: number }; llmWer: number; lexWer: number; oracleWer: number; candidateOracleWer: number; lexChosen: number; of: string };
   checkpointStep: number;
   seconds: number;
   utterancesPerSecond: number;
@@ -181,6 +183,9 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (p.preBeam !== undefined && !(Number.isInteger(p.preBeam) && p.preBeam >= 2)) throw new InputError(`preBeam must be an integer ≥ 2, got ${p.preBeam}`);
   if (p.preBeam !== undefined && joint + lexWeight === 0) throw new InputError("preBeam applies to joint decoding only (give ctcDecodeWeight or lexiconDecodeWeight)");
   if (p.lexiconCombination !== undefined && !(p.lexiconCombination >= 0 && p.lexiconCombination <= 1)) throw new InputError(`combination weight α must be in [0, 1], got ${p.lexiconCombination}`);
+  if (p.lexiconCombinationNBest !== undefined && p.lexiconCombination === undefined) throw new InputError("lexiconCombinationNBest needs the combination (give lexiconCombination α)");
+  if (p.lexiconCombinationNBest && !Object.values(p.lexiconCombinationNBest).every((n) => Number.isInteger(n) && n >= 1)) throw new InputError(`the combination's N-best sizes must be integers ≥ 1, got ${JSON.stringify(p.lexiconCombinationNBest)}`);
+  if (p.lexiconCombinationNBest && p.lexiconCombinationNBest.llm > beam) throw new InputError(`the combination's N-best of ${p.lexiconCombinationNBest.llm} from the LLM needs a beam at least as wide (beam ${beam})`);
   if (joint > 0 && !(cfg.ctcWeight > 0)) throw new InputError(`run ${cfg.runId} has no auxiliary CTC head (trained with ctcWeight ${cfg.ctcWeight}): joint CTC decoding needs --ctc-weight > 0 at training`);
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);
@@ -266,7 +271,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   videoReader?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);
   if (p.lexiconCombination === undefined) return result;
-  const comb = await combineWithLexicon(json, { weights: [p.lexiconCombination], log });
+  const comb = await combineWithLexicon(json, { weights: [p.lexiconCombination], nBest: p.lexiconCombinationNBest, log });
   const wc = comb.written!;
   const byW = comb.byWeight[0]!;
   log(`[eval] ${cfg.runId} ${name} + lexicon recogniser, α ${p.lexiconCombination}: WER ${(100 * wc.wer).toFixed(2)}% CER ${(100 * wc.cer).toFixed(2)}% (LLM ${(100 * comb.llmWer).toFixed(2)}%, recogniser ${(100 * comb.lexWer).toFixed(2)}%)`);
@@ -282,7 +287,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     seconds: (Date.now() - t0) / 1000,
     csv: wc.csv,
     json: wc.json,
-    lexiconCombination: { weight: p.lexiconCombination, llmWer: comb.llmWer, lexWer: comb.lexWer, oracleWer: comb.oracleWer, lexChosen: byW.lexChosen, of: result.json },
+    lexiconCombination: { weight: p.lexiconCombination, nBest: comb.nBest, llmWer: comb.llmWer, lexWer: comb.lexWer, oracleWer: comb.oracleWer, candidateOracleWer: comb.candidateOracleWer, lexChosen: byW.lexChosen, of: result.json },
   };
 }
 

@@ -21,7 +21,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend/index.js";
 import type { Split } from "../data/index.js";
 import { conditionName } from "../features/cache.js";
-import { taskUses, type Rates } from "../models/avsr.js";
+import { taskUses, type AvsrSample, type Rates } from "../models/avsr.js";
+import { transcribeNBest, type RankedHypothesis } from "../eval/decode.js";
 import type { Task } from "../models/lora.js";
 import { readCsv } from "../report/csv.js";
 import { disposeSamples, evalSamples, openEvalSet, type EvalSet } from "./data.js";
@@ -71,10 +72,13 @@ export interface EvalJson {
   utterances: number;
   ctcDecodeWeight?: number;
   ctcHeads?: { use: Array<"audio" | "video"> };
-  lexiconDecode?: { weight: number; unknownWordLogProb: number };
+  lexiconDecode?: { weight: number; unknownWordLogProb: number; proposals?: number };
   videoLexiconDecode?: { weight: number; unknownWordLogProb: number };
-  wordLm?: { weight: number };
+  wordLm?: { weight: number; proposals?: number };
   lengthPenalty?: number;
+  beam?: number;
+  maxNewTokens?: number;
+  preBeam?: number;
 }
 
 /** An evaluation reopened for scoring: its hypotheses, the run's model and the evaluated utterances' inputs. */
@@ -87,6 +91,8 @@ export interface EvalScoring {
   preset: string;
   /** The scores of some texts for the i-th evaluated utterance, as its beam search ranked finished hypotheses. */
   score(i: number, texts: readonly string[]): SequenceScore[];
+  /** The i-th utterance decoded again as the evaluation decoded it, returning the beam's ranked hypotheses (text, normalised score), best first. */
+  decodeNBest(i: number): Array<{ text: string; score: number }>;
   dispose(): void;
 }
 
@@ -115,18 +121,34 @@ export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
   const reader = mu > 0 ? await openUnitReader(cfg.preset, use.audio ? "audio" : "video") : undefined;
   const muV = j.videoLexiconDecode?.weight ?? 0;
   const videoReader = muV > 0 ? await openUnitReader(cfg.preset, "video") : undefined;
-  const wordLm = j.wordLm && j.wordLm.weight > 0 ? { weight: j.wordLm.weight, lm: (await openWordLm(cfg.preset)).lm } : undefined;
+  const wordLm = j.wordLm && j.wordLm.weight > 0 ? { weight: j.wordLm.weight, lm: (await openWordLm(cfg.preset)).lm, proposals: j.wordLm.proposals } : undefined;
   const lp = j.lengthPenalty ?? 1;
   const tok = built.tokenizer;
   const model = built.model;
   const V = model.llm.config.vocabSize;
+  const jointOf = (samples: AvsrSample[], id: string) =>
+    reader || videoReader || lam > 0
+      ? jointScoring(model, tok, samples, [id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb, proposals: j.lexiconDecode!.proposals } : undefined, videoLexicon: videoReader ? { weight: muV, reader: videoReader, features: set.video!, unknownLogProb: j.videoLexiconDecode!.unknownWordLogProb } : undefined, wordLm, preBeam: j.preBeam })
+      : undefined;
+  const decodeNBest = (i: number): Array<{ text: string; score: number }> => {
+    const u = set.utterances[i]!;
+    const samples = evalSamples(set, [u]);
+    try {
+      const joint = jointOf(samples, u.id);
+      let pool: RankedHypothesis[] = [];
+      tf.tidy(() => {
+        pool = transcribeNBest(model, samples, j.task, j.rates, { beamWidth: Math.max(1, j.beam ?? 1), maxNewTokens: j.maxNewTokens, lengthPenalty: j.lengthPenalty, ctc: joint })[0]!;
+      });
+      return pool.map((h) => ({ text: tok.decode(h.tokens), score: h.score }));
+    } finally {
+      disposeSamples(samples);
+    }
+  };
   const score = (i: number, texts: readonly string[]): SequenceScore[] => {
     const u = set.utterances[i]!;
     const samples = evalSamples(set, [u]);
     try {
-      const joint = reader || videoReader || lam > 0
-        ? jointScoring(model, tok, samples, [u.id], j.task, j.rates, { ctcDecodeWeight: lam || undefined, ctcModalities: j.ctcHeads?.use, lexicon: reader ? { weight: mu, reader, features: use.audio ? set.audio! : set.video!, unknownLogProb: j.lexiconDecode!.unknownWordLogProb } : undefined, videoLexicon: videoReader ? { weight: muV, reader: videoReader, features: set.video!, unknownLogProb: j.videoLexiconDecode!.unknownWordLogProb } : undefined, wordLm })
-        : undefined;
+      const joint = jointOf(samples, u.id);
       return texts.map((text) => {
         const ids = tok.encode(text);
         const attention = tf.tidy(() => {
@@ -160,6 +182,7 @@ export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
     runDir,
     preset: cfg.preset,
     score,
+    decodeNBest,
     dispose: () => {
       built.model.dispose();
       disposeInputs(built);

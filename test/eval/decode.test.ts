@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { Llm, LlmConfig } from "../../src/models/llm.js";
-import { beamSearch, greedyDecode } from "../../src/eval/decode.js";
+import { beamSearch, beamSearchNBest, greedyDecode } from "../../src/eval/decode.js";
 import type { DecodePrefix } from "../../src/models/avsr.js";
 
 before(async () => {
@@ -89,6 +89,35 @@ test("a beam wide enough to be exhaustive finds the brute-force optimum, at ever
     winners.add(best.seq.join(","));
   }
   assert.ok(winners.size >= 2, "the penalties chosen change the optimum, so the penalty is really applied");
+  prefix.embeds.dispose();
+  m.dispose();
+});
+
+test("beamSearchNBest: up to K distinct finished hypotheses, ranked by their length-normalised scores, the first beamSearch's", () => {
+  const V = 4;
+  const m = new Llm({ ...C, vocabSize: V }, new Rng(15));
+  const prefix = prefixOf(m, [[1, 2], [3]]);
+  const opts = { maxNewTokens: 3, eosId: 0, beamWidth: 3, lengthPenalty: 1 };
+  const pools = beamSearchNBest(m, prefix, opts);
+  const best = beamSearch(m, prefix, opts);
+  pools.forEach((pool, b) => {
+    assert.deepEqual(pool[0]!.tokens, best[b], `row ${b}`);
+    assert.ok(pool.length >= 2 && pool.length <= 2 * opts.beamWidth, `row ${b}: ${pool.length} hypotheses`);
+    const keys = pool.map((h) => h.tokens.join(","));
+    assert.equal(new Set(keys).size, keys.length, `row ${b}: distinct`);
+    for (let k = 1; k < pool.length; k++) assert.ok(pool[k - 1]!.score >= pool[k]!.score, `row ${b}: ranked`);
+    // each score is Σ log p (EOS included when it ended there) / n
+    const row = b === 0 ? [1, 2] : [3];
+    for (const h of pool) {
+      const lp = tf.tidy(() => tf.logSoftmax(m.forward({ ids: tf.tensor2d([[...row, ...h.tokens]], [1, row.length + h.tokens.length], "int32") }).logits!).arraySync() as number[][][])[0]!;
+      let sum = 0;
+      h.tokens.forEach((t, k) => (sum += lp[row.length - 1 + k]![t]!));
+      const ended = h.tokens.length < opts.maxNewTokens;
+      if (ended) sum += lp[row.length - 1 + h.tokens.length]![0]!;
+      const n = h.tokens.length + (ended ? 1 : 0);
+      assert.ok(Math.abs(h.score - sum / n) < 1e-4, `row ${b} ${keys.join(" ")}: ${h.score} vs ${sum / n}`);
+    }
+  });
   prefix.embeds.dispose();
   m.dispose();
 });

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BigramLm } from "../../src/eval/bigram-lm.js";
-import { lexiconDecode, lexiconScore, pronunciationsOf, type AlignedUtterance } from "../../src/eval/lexicon-decode.js";
+import { lexiconDecode, lexiconDecodeNBest, lexiconScore, pronunciationsOf, type AlignedUtterance } from "../../src/eval/lexicon-decode.js";
 
 const utt = (words: [string, string[]][]): AlignedUtterance => {
   let t = 0;
@@ -97,4 +97,29 @@ test("lexiconScore: a forced alignment of given words, worked by hand, and the d
   for (const ws of [["we", "eat"], ["eat", "cake"], ["we", "cake"], ["we", "eat", "cake", "cake"]]) {
     assert.ok(lexiconScore(noisy, best, prons, lm, o) >= lexiconScore(noisy, ws, prons, lm, o));
   }
+});
+
+test("lexiconDecodeNBest: distinct sequences best first, the first is lexiconDecode's, each scored as lexiconScore scores it", () => {
+  const prons = pronunciationsOf([
+    utt([["i", ["aɪ"]], ["see", ["s", "iː"]], ["the", ["ð", "ə"]], ["sea", ["s", "iː"]]]),
+    utt([["we", ["w", "iː"]], ["eat", ["iː", "t"]], ["cake", ["k", "eɪ", "k"]]]),
+  ]);
+  const lm = BigramLm.fit([["i", "see", "the", "sea"], ["i", "see", "the", "sea"], ["we", "eat", "cake"]]);
+  const o = { editCost: 4, skipCost: 6, lmWeight: 1 };
+  for (const p of ["aɪ s iː ð ə s iː", "w iː h iː t k ɛ k", "s iː", ""]) {
+    const phones = p.split(" ").filter(Boolean);
+    const list = lexiconDecodeNBest(phones, prons, lm, 5, o);
+    assert.deepEqual(list[0]!.words, lexiconDecode(phones, prons, lm, o), p);
+    assert.deepEqual(lexiconDecodeNBest(phones, prons, lm, 1, o), list.slice(0, 1), `${p}: n = 1 is the head of the list`);
+    const keys = list.map((h) => h.words.join(" "));
+    assert.equal(new Set(keys).size, keys.length, `${p}: distinct`);
+    for (let k = 1; k < list.length; k++) assert.ok(list[k - 1]!.score >= list[k]!.score, `${p}: ranked`);
+    // a sequence's score is its best alignment's (the search's words only span ±1 phone, so the forced alignment can only score higher)
+    for (const h of list) assert.ok(lexiconScore(phones, h.words, prons, lm, { ...o, unknownWordCost: 20 }) >= h.score - 1e-9, `${p}: ${h.words.join(" ")}`);
+    if (phones.length >= 2) assert.ok(list.length >= 2, `${p}: more than one reading`);
+  }
+  // "s iː": the homophones are both there, ranked by the bigram after <s>
+  const two = lexiconDecodeNBest(["s", "iː"], prons, lm, 5, o).map((h) => h.words.join(" "));
+  assert.ok(two.includes("see") && two.includes("sea"), two.join(" | "));
+  assert.throws(() => lexiconDecodeNBest([], prons, lm, 0), /n must be/);
 });

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chooseHypothesis, combinationName } from "../../src/pipeline/lexicon-combination.js";
+import { chooseCandidate, chooseHypothesis, combinationName, combinedScore } from "../../src/pipeline/lexicon-combination.js";
 
 test("chooseHypothesis: (1 - α)·joint + α·lexicon, by hand; ties keep the LLM's", () => {
   // the LLM prefers its own (-10 against -14), the lexicon recogniser its own (-30 against -20)
@@ -25,8 +25,29 @@ test("chooseHypothesis: (1 - α)·joint + α·lexicon, by hand; ties keep the LL
   assert.equal(chooseHypothesis({ llm: impossible.lex, lex: impossible.llm }, 0), "lex");
 });
 
+test("chooseCandidate: the N-best choice, by hand; the earlier candidate wins a tie", () => {
+  const cands = [
+    { hyp: "a b", joint: -10, lexicon: -30 }, // the LLM's 1-best
+    { hyp: "a b c", joint: -12, lexicon: -21 }, // the LLM's 2nd
+    { hyp: "a c", joint: -14, lexicon: -20 }, // the recogniser's 1-best
+    { hyp: "a d", joint: -Infinity, lexicon: -18 }, // the recogniser's 2nd, which the LLM's CTC cannot align
+  ];
+  // α 0: the LLM's order; α 0.4: -18, -15.6, -16.4, -Infinity -> the LLM's 2nd, which neither 1-best pair would give; α 1: the lexicon's order
+  assert.equal(chooseCandidate(cands, 0).hyp, "a b");
+  assert.equal(chooseCandidate(cands, 0.4).hyp, "a b c");
+  assert.ok(Math.abs(combinedScore(cands[1]!, 0.4) - (0.6 * -12 + 0.4 * -21)) < 1e-12);
+  assert.equal(chooseCandidate(cands, 1).hyp, "a d");
+  assert.equal(chooseCandidate([{ hyp: "x", joint: -1, lexicon: -1 }, { hyp: "y", joint: -1, lexicon: -1 }], 0.5).hyp, "x");
+  // two candidates: the same choice as chooseHypothesis
+  for (const a of [0, 0.2, 0.4, 1]) assert.equal(chooseCandidate([cands[0]!, cands[2]!], a).hyp === "a b" ? "llm" : "lex", chooseHypothesis({ llm: cands[0]!, lex: cands[2]! }, a));
+  assert.throws(() => chooseCandidate([], 0.5), /no candidates/);
+});
+
 test("combinationName: beside the evaluation's, the split kept last", () => {
   assert.equal(combinationName("results/runs/r/eval/vsr_0-2_ctcdec0.3.json", 0.4), "vsr_0-2_ctcdec0.3_lexcomb0.4");
   assert.equal(combinationName("results/runs/r/eval/vsr_0-2_ctcdec0.3_val.json", 0.4), "vsr_0-2_ctcdec0.3_lexcomb0.4_val");
   assert.equal(combinationName("x/asr_4-0_beam8_lp0_val.json", 0), "asr_4-0_beam8_lp0_lexcomb0_val");
+  // N-best lists are named; 1 and 1 is the plain two-way name
+  assert.equal(combinationName("r/vsr_0-2_ctcdec0.3_val.json", 0.5, { llm: 4, lexicon: 8 }), "vsr_0-2_ctcdec0.3_lexcomb0.5_nbest4x8_val");
+  assert.equal(combinationName("r/vsr_0-2_ctcdec0.3.json", 0.5, { llm: 1, lexicon: 1 }), "vsr_0-2_ctcdec0.3_lexcomb0.5");
 });

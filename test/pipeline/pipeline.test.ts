@@ -194,6 +194,23 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   written.forEach((r, i) => assert.equal(r.hyp, r.chosen === "lex" ? r.lex_hyp : r.llm_hyp, `row ${i + 1}`));
   assert.equal(JSON.parse(readFileSync(join(avsr, "eval", "asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5.json"), "utf8")).combination.weight, 0.5);
   await assert.rejects(combineWithLexicon(prop.json, { weights: [1.5], log: quiet }), /α must be in \[0, 1\]/);
+  // N-best lists: the LLM's from the beam decoded again (the evaluation's beam, 2), the recogniser's 3 best; the
+  // evaluation's hypothesis and both 1-best are among the distinct candidates, each scored as in the two-way choice
+  const nb = await combineWithLexicon(prop.json, { weights: [0, 0.5, 1], nBest: { llm: 2, lexicon: 3 }, log: quiet });
+  nb.utterances.forEach((u, k) => {
+    const texts = u.candidates.map((c) => c.hyp);
+    assert.equal(new Set(texts).size, texts.length, u.id);
+    assert.ok(texts.length >= 2 && texts.length <= 1 + 2 + 3, `${u.id}: ${texts.length}`);
+    assert.equal(u.llm.hyp, comb.utterances[k]!.llm.hyp);
+    assert.ok(Math.abs(u.llm.joint - comb.utterances[k]!.llm.joint) < 1e-6 && Math.abs(u.llm.lexicon - comb.utterances[k]!.llm.lexicon) < 1e-9, u.id);
+    assert.ok(texts.includes(u.lex.hyp));
+  });
+  // more candidates: the ceiling can only drop
+  assert.ok(nb.candidateOracleWer <= nb.oracleWer + 1e-12);
+  await assert.rejects(combineWithLexicon(prop.json, { weights: [0.5], nBest: { llm: 3 }, log: quiet }), /needs a beam at least as wide/);
+  await assert.rejects(combineWithLexicon(prop.json, { weights: [0.5], nBest: { lexicon: 0 }, log: quiet }), /integer ≥ 1/);
+  const nbOne = await combineWithLexicon(prop.json, { weights: [0.5], nBest: { llm: 2, lexicon: 3 }, log: quiet });
+  assert.ok(nbOne.written!.csv.endsWith("asr_16-0_lexdec0.3_prop3_beam2_lp0_lexcomb0.5_nbest2x3.csv"));
   // VSR reads the video encoder's visemes (Llama-MTSK VSR(5))
   const vsr = await evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, beam: 1, maxNewTokens: 4 }, quiet);
   const vComb = await combineWithLexicon(vsr.json, { weights: [0.5], log: quiet });
@@ -206,6 +223,12 @@ test("baselines train with the same code; babble evaluation is deterministic", a
   assert.ok(Math.abs(vsrComb.lexiconCombination!.llmWer - vsr.wer) < 1e-12, "the LLM's own hypotheses are the plain evaluation's");
   assert.ok(Math.abs(vsrComb.wer - vComb.byWeight[0]!.wer) < 1e-12);
   await assert.rejects(evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, lexiconCombination: 2 }, quiet), /α must be in \[0, 1\]/);
+  const vsrNb = await evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconCombination: 0.5, lexiconCombinationNBest: { llm: 2, lexicon: 2 } }, quiet);
+  assert.ok(vsrNb.csv.endsWith("vsr_0-5_beam2_lexcomb0.5_nbest2x2.csv"));
+  assert.deepEqual(vsrNb.lexiconCombination?.nBest, { llm: 2, lexicon: 2 });
+  assert.ok(vsrNb.lexiconCombination!.candidateOracleWer <= vsrNb.lexiconCombination!.oracleWer + 1e-12);
+  await assert.rejects(evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, lexiconCombinationNBest: { llm: 1, lexicon: 2 } }, quiet), /needs the combination/);
+  await assert.rejects(evaluateRun({ run: join(root, "mtsk"), task: "vsr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, lexiconCombination: 0.5, lexiconCombinationNBest: { llm: 4, lexicon: 2 } }, quiet), /at least as wide/);
   // word-LM fusion: named, recorded, refused without joint decoding; probe:search scores with it too
   const wlm = await evaluateRun({ run: avsr, task: "asr", rates: { audio: 16, video: 5 }, limit: 2, beam: 2, maxNewTokens: 4, lexiconDecodeWeight: 0.3, lexiconProposals: 3, lengthPenalty: 0, wordLmWeight: 0.2, wordLmProposals: 2 }, quiet);
   assert.ok(wlm.csv.endsWith("asr_16-0_lexdec0.3_prop3_wlm0.2_prop2_beam2_lp0.csv"));
