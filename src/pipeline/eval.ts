@@ -265,13 +265,19 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
     json: repoRelative(json),
   };
   writeFileAtomicSync(json, JSON.stringify(result, null, 1) + "\n");
-  built.model.dispose();
-  disposeInputs(built);
   reader?.dispose();
   videoReader?.dispose();
   log(`[eval] ${cfg.runId} ${name}: WER ${(100 * w.rate).toFixed(2)}% CER ${(100 * c.rate).toFixed(2)}% (${utts.length} utt, beam ${beam}, ${seconds.toFixed(1)} s)`);
-  if (p.lexiconCombination === undefined) return result;
-  const comb = await combineWithLexicon(json, { weights: [p.lexiconCombination], nBest: p.lexiconCombinationNBest, log });
+  if (p.lexiconCombination === undefined) {
+    built.model.dispose();
+    disposeInputs(built);
+    return result;
+  }
+  // the combination scores with the model just evaluated (not built again)
+  const comb = await combineWithLexicon(json, { weights: [p.lexiconCombination], nBest: p.lexiconCombinationNBest, log, built }).finally(() => {
+    built.model.dispose();
+    disposeInputs(built);
+  });
   const wc = comb.written!;
   const byW = comb.byWeight[0]!;
   log(`[eval] ${cfg.runId} ${name} + lexicon recogniser, α ${p.lexiconCombination}: WER ${(100 * wc.wer).toFixed(2)}% CER ${(100 * wc.cer).toFixed(2)}% (LLM ${(100 * comb.llmWer).toFixed(2)}%, recogniser ${(100 * comb.lexWer).toFixed(2)}%)`);

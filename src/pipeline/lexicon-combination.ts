@@ -32,6 +32,7 @@ import { InputError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { repoRelative } from "../util/paths.js";
 import { openLexiconRecogniser, type LexiconRecogniser } from "./lexicon-recogniser.js";
+import type { BuiltModel } from "./model.js";
 import { openEvalScoring } from "./search-errors.js";
 
 export interface CombinationParams {
@@ -42,6 +43,8 @@ export interface CombinationParams {
   /** Hypotheses per system to choose among (default 1 and 1: the two 1-best hypotheses). */
   nBest?: { llm?: number; lexicon?: number };
   log?: (line: string) => void;
+  /** The run's model, already built and restored (evaluation passes its own; default: built from the run's folder). */
+  built?: BuiltModel;
 }
 
 /** One hypothesis up for choice: its text, which system proposed it at which rank (1 = its best), and both scores. */
@@ -113,7 +116,7 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
   if (p.weights.length === 0) throw new InputError("give at least one combination weight α");
   const nBest = { llm: p.nBest?.llm ?? 1, lexicon: p.nBest?.lexicon ?? 1 };
   for (const [k, n] of Object.entries(nBest)) if (!(Number.isInteger(n) && n >= 1)) throw new InputError(`N-best of the ${k === "llm" ? "LLM" : "lexicon recogniser"} must be an integer ≥ 1, got ${n}`);
-  const ev = await openEvalScoring(evalJson);
+  const ev = await openEvalScoring(evalJson, { built: p.built });
   let rec: LexiconRecogniser | undefined;
   try {
     if (nBest.llm > Math.max(1, ev.json.beam ?? 1)) throw new InputError(`${evalJson}: an N-best of ${nBest.llm} from the LLM needs a beam at least as wide (the evaluation's is ${ev.json.beam ?? 1})`);

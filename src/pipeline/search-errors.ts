@@ -30,7 +30,7 @@ import { InputError } from "../util/errors.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
 import { openUnitReader } from "./lexicon-scoring.js";
 import { openWordLm } from "./word-lm.js";
-import { buildModel, disposeInputs, jointScoring, readRunConfig, restoreTrained } from "./model.js";
+import { buildModel, disposeInputs, jointScoring, readRunConfig, restoreTrained, type BuiltModel } from "./model.js";
 
 export interface SequenceScore {
   /** log P_att(y, EOS | x) by teacher forcing. */
@@ -96,8 +96,12 @@ export interface EvalScoring {
   dispose(): void;
 }
 
-/** Reopens an evaluation (its JSON, written by pipeline/eval.ts) with the decoding settings it used. */
-export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
+/**
+ * Reopens an evaluation (its JSON, written by pipeline/eval.ts) with the decoding settings it used. `built`:
+ * the run's model already built and restored (evaluation hands over its own, which it then disposes);
+ * otherwise it is built from the run's folder and disposed with the scoring.
+ */
+export async function openEvalScoring(evalJson: string, o: { built?: BuiltModel } = {}): Promise<EvalScoring> {
   if (!existsSync(evalJson)) throw new InputError(`${evalJson}: no such evaluation`);
   const csv = evalJson.replace(/\.json$/, ".csv");
   if (!existsSync(csv)) throw new InputError(`${evalJson}: its hypotheses ${csv} are missing`);
@@ -108,8 +112,8 @@ export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
   const cfg = readRunConfig(runDir);
   // the same refusal as evaluation's: scores under other encoders than the run was trained on mean nothing
   checkRunInputs(runDir, runInputs(cfg), "eval");
-  const built = await buildModel(cfg, () => {});
-  restoreTrained(built.model, runDir);
+  const built = o.built ?? (await buildModel(cfg, () => {}));
+  if (!o.built) restoreTrained(built.model, runDir);
   const use = taskUses(j.task);
   const rows = readCsv(csv, { typed: false, required: ["id", "ref", "hyp"] }) as Array<Record<string, string>>;
   const set = await openEvalSet(cfg.preset, j.split, { audioCondition: conditionName(j.snr), needAudio: use.audio, needVideo: use.video, limit: rows.length, ...built.inputs });
@@ -184,8 +188,10 @@ export async function openEvalScoring(evalJson: string): Promise<EvalScoring> {
     score,
     decodeNBest,
     dispose: () => {
-      built.model.dispose();
-      disposeInputs(built);
+      if (!o.built) {
+        built.model.dispose();
+        disposeInputs(built);
+      }
       reader?.dispose();
       videoReader?.dispose();
     },

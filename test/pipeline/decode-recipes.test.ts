@@ -18,7 +18,9 @@ test("decoding recipes: each task's settings, and the files they name are the co
   // best: lexicon + word LM at beam 8 for the tasks with audio, joint decoding + lexicon combination (α 0.4) for VSR
   assert.equal(fileOf("asr", withRecipe("best", "asr", {})), "asr_4-0_ctcdec0.3_lexdec0.5_prop8_wlm0.3_beam8_lp0");
   assert.equal(fileOf("avsr", withRecipe("best", "avsr", {})), "avsr_4-2_ctcdec0.3_lexdec0.5_prop8_wlm0.3_beam8_lp0");
-  assert.deepEqual(withRecipe("best", "vsr", {}), { ...JOINT, lexiconCombination: 0.4 });
+  assert.deepEqual(withRecipe("best", "vsr", {}), { ...JOINT, lexiconCombination: 0.4, lexiconCombinationNBest: { llm: 4, lexicon: 16 } });
+  // the LLM's N-best comes from its beam: never more than the recipe's width
+  assert.ok(RECIPES.best.vsr.lexiconCombinationNBest!.llm <= RECIPES.best.vsr.beam!);
   assert.deepEqual(RECIPES.best.vsr, JOINT_LEXICON_COMBINATION);
   assert.equal(VSR_COMBINATION_WEIGHT, 0.4);
   assert.deepEqual(RECIPES.best.asr, LEXICON_WORD_LM);
