@@ -9,7 +9,7 @@
  * results/runs/<run-id>/eval/<task>_<a>-<v>[_babble<snr>][_ctcdec<λ>][_lexdec<μ>[_prop<n>]][_vlex<μv>][_wlm<β>[_prop<m>]][_beam<K> unless 4][_pre<N>][_lp<x>][_<split> unless test].{csv,json}.
  * See src/pipeline/eval.ts.
  * `--recipe <name>`: a named bundle of the decoding flags below, chosen on validation (src/pipeline/decode-recipes.ts);
- * `best` is lexicon + word LM at beam 8 for ASR and AVSR, joint decoding + lexicon combination α 0.4 for VSR.
+ * `best` is lexicon + word LM at beam 8 for ASR and AVSR, joint decoding + lexicon combination α 0.4 (N-best 4,16) for VSR.
  * Flags given override it.
  * `--lexicon-combination α`: after decoding, per utterance the LLM's hypothesis or the shipped encoder's
  * lexicon recogniser's, whichever (1 − α)·(LLM joint score) + α·(lexicon score) prefers
