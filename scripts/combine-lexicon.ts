@@ -13,7 +13,7 @@
  */
 import "../src/util/cli.js";
 import { parseArgs } from "node:util";
-import { combineWithLexicon } from "../src/pipeline/lexicon-combination.js";
+import { combineWithLexicon, parseNBest } from "../src/pipeline/lexicon-combination.js";
 import { InputError } from "../src/util/errors.js";
 
 const { values: v, positionals } = parseArgs({
@@ -34,11 +34,9 @@ const num = (flag: string, s?: string) => {
   return n;
 };
 const weights = v.weights!.split(",").map((x) => num("weights", x)!);
-const nb = v.nbest!.split(",").map((x) => num("nbest", x)!);
-if (nb.length !== 2) throw new InputError(`--nbest: give N,M (the LLM's and the recogniser's), got ${v.nbest}`);
 const r = await combineWithLexicon(positionals[0]!, {
   weights,
-  nBest: { llm: nb[0], lexicon: nb[1] },
+  nBest: parseNBest(v.nbest!, "--nbest"),
   lexicon: Object.fromEntries(Object.entries({ lmWeight: num("lm-weight", v["lm-weight"]), editCost: num("edit-cost", v["edit-cost"]), skipCost: num("skip-cost", v["skip-cost"]) }).filter(([, x]) => x !== undefined)),
 });
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;

@@ -38,6 +38,7 @@ import { InputError } from "../src/util/errors.js";
 import { parseArgs } from "node:util";
 import { parseRatePair } from "../src/pipeline/config.js";
 import { evaluateRun } from "../src/pipeline/eval.js";
+import { parseNBest } from "../src/pipeline/lexicon-combination.js";
 import { withRecipe } from "../src/pipeline/decode-recipes.js";
 import { readRunConfig, runDirOf } from "../src/pipeline/model.js";
 import { TASKS, type Task } from "../src/models/lora.js";
@@ -81,12 +82,6 @@ for (const task of tasks) {
   else for (const audio of cfg.audioRates) for (const video of cfg.videoRates) combos.push({ task, rates: { audio, video } });
 }
 const num = (x: string | undefined) => (x !== undefined ? Number(x) : undefined);
-const nBestOf = (x: string | undefined) => {
-  if (x === undefined) return undefined;
-  const [llm, lexicon, ...rest] = x.split(",").map(Number);
-  if (rest.length || !Number.isInteger(llm) || !Number.isInteger(lexicon)) throw new InputError(`--lexicon-combination-nbest: give N,M (two integers), got ${x}`);
-  return { llm: llm!, lexicon: lexicon! };
-};
 for (const c of combos) {
   const decoding = withRecipe(v.recipe, c.task, {
     beam: num(v.beam),
@@ -97,7 +92,7 @@ for (const c of combos) {
     lengthPenalty: num(v["length-penalty"]),
     wordLmWeight: num(v["word-lm"]),
     lexiconCombination: num(v["lexicon-combination"]),
-    lexiconCombinationNBest: nBestOf(v["lexicon-combination-nbest"]),
+    lexiconCombinationNBest: v["lexicon-combination-nbest"] === undefined ? undefined : parseNBest(v["lexicon-combination-nbest"], "--lexicon-combination-nbest"),
   });
   const res = await evaluateRun({
     run: v.run,

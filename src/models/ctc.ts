@@ -89,7 +89,9 @@ export function ctcLoss(logits: tf.Tensor3D, labels: readonly (readonly number[]
 /** Greedy CTC decoding: best class per frame, merge repeats, drop blanks. */
 export function ctcGreedyDecode(logits: tf.Tensor3D, inputLengths: readonly number[], blank = 0): number[][] {
   const [B, T] = logits.shape;
-  const best = tf.tidy(() => tf.argMax(logits, 2)).dataSync();
+  const argmax = tf.argMax(logits, 2);
+  const best = argmax.dataSync();
+  argmax.dispose();
   return Array.from({ length: B }, (_, b) => {
     const out: number[] = [];
     let prev = -1;

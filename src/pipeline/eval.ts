@@ -38,7 +38,7 @@ import { repoRelative } from "../util/paths.js";
 import { conditionName } from "../features/cache.js";
 import { openEvalSet } from "./data.js";
 import { checkRunInputs, runInputs } from "./inputs.js";
-import { combineWithLexicon } from "./lexicon-combination.js";
+import { checkNBest, combineWithLexicon } from "./lexicon-combination.js";
 import { buildModel, disposeInputs, decodeUtterances, readRunConfig, restoreTrained, runDirOf } from "./model.js";
 import { ctcHeadsOf, type CtcHeads } from "./ctc-coverage.js";
 import { DEFAULT_BEAM_WIDTH, evalFileName } from "./eval-files.js";
@@ -184,8 +184,7 @@ export async function evaluateRun(p: EvalParams, log: (l: string) => void = (l) 
   if (p.preBeam !== undefined && joint + lexWeight === 0) throw new InputError("preBeam applies to joint decoding only (give ctcDecodeWeight or lexiconDecodeWeight)");
   if (p.lexiconCombination !== undefined && !(p.lexiconCombination >= 0 && p.lexiconCombination <= 1)) throw new InputError(`combination weight α must be in [0, 1], got ${p.lexiconCombination}`);
   if (p.lexiconCombinationNBest !== undefined && p.lexiconCombination === undefined) throw new InputError("lexiconCombinationNBest needs the combination (give lexiconCombination α)");
-  if (p.lexiconCombinationNBest && !Object.values(p.lexiconCombinationNBest).every((n) => Number.isInteger(n) && n >= 1)) throw new InputError(`the combination's N-best sizes must be integers ≥ 1, got ${JSON.stringify(p.lexiconCombinationNBest)}`);
-  if (p.lexiconCombinationNBest && p.lexiconCombinationNBest.llm > beam) throw new InputError(`the combination's N-best of ${p.lexiconCombinationNBest.llm} from the LLM needs a beam at least as wide (beam ${beam})`);
+  if (p.lexiconCombinationNBest) checkNBest(p.lexiconCombinationNBest, beam);
   if (joint > 0 && !(cfg.ctcWeight > 0)) throw new InputError(`run ${cfg.runId} has no auxiliary CTC head (trained with ctcWeight ${cfg.ctcWeight}): joint CTC decoding needs --ctc-weight > 0 at training`);
   const built = await buildModel(cfg, log);
   const step = restoreTrained(built.model, runDir);

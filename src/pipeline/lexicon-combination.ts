@@ -41,7 +41,7 @@ export interface CombinationParams {
   /** The lexicon recogniser's settings (default DEFAULT_LEXICON_SCORE: the probe's lm weight 1, edit cost 4, skip cost 6). */
   lexicon?: Partial<LexiconScoreOptions>;
   /** Hypotheses per system to choose among (default 1 and 1: the two 1-best hypotheses). */
-  nBest?: { llm?: number; lexicon?: number };
+  nBest?: Partial<NBestSizes>;
   log?: (line: string) => void;
   /** The run's model, already built and restored (evaluation passes its own; default: built from the run's folder). */
   built?: BuiltModel;
@@ -70,7 +70,7 @@ export interface CombinationUtterance {
 
 export interface CombinationResult {
   evalJson: string;
-  nBest: { llm: number; lexicon: number };
+  nBest: NBestSizes;
   utterances: CombinationUtterance[];
   llmWer: number;
   lexWer: number;
@@ -102,6 +102,31 @@ export function chooseHypothesis(u: { llm: Pick<Candidate, "joint" | "lexicon">;
   return chooseCandidate([u.llm, u.lex], alpha) === u.llm ? "llm" : "lex";
 }
 
+/** The sizes of the combination's N-best lists. */
+export interface NBestSizes {
+  llm: number;
+  lexicon: number;
+}
+
+/**
+ * Checks N-best sizes (integers ≥ 1; the LLM's no more than the beam it comes from) and fills the defaults
+ * (1 and 1); evaluation checks before decoding, the combination again on the evaluation it reopens.
+ */
+export function checkNBest(n: Partial<NBestSizes> | undefined, beam: number): NBestSizes {
+  const sizes = { llm: n?.llm ?? 1, lexicon: n?.lexicon ?? 1 };
+  for (const [k, x] of Object.entries(sizes)) if (!(Number.isInteger(x) && x >= 1)) throw new InputError(`the combination's N-best of the ${k === "llm" ? "LLM" : "lexicon recogniser"} must be an integer ≥ 1, got ${x}`);
+  if (sizes.llm > Math.max(1, beam)) throw new InputError(`the combination's N-best of ${sizes.llm} from the LLM needs a beam at least as wide (beam ${beam})`);
+  return sizes;
+}
+
+/** "N,M" (a command-line flag's text) -> N-best sizes. */
+export function parseNBest(text: string, flag: string): NBestSizes {
+  const parts = text.split(",");
+  const [llm, lexicon] = parts.map(Number);
+  if (parts.length !== 2 || !Number.isInteger(llm) || !Number.isInteger(lexicon)) throw new InputError(`${flag}: give N,M (the LLM's and the recogniser's list sizes, two integers), got ${text}`);
+  return { llm: llm!, lexicon: lexicon! };
+}
+
 /** The combination file's name beside the evaluation's: <name>_lexcomb<α>[_nbest<N>x<M>][_<split>]. */
 export function combinationName(evalJson: string, alpha: number, nBest: { llm?: number; lexicon?: number } = {}): string {
   const base = evalJson.replace(/\.json$/, "").split("/").pop()!;
@@ -114,12 +139,11 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
   const log = p.log ?? ((line: string) => console.error(line));
   for (const a of p.weights) if (!(a >= 0 && a <= 1)) throw new InputError(`combination weight α must be in [0, 1], got ${a}`);
   if (p.weights.length === 0) throw new InputError("give at least one combination weight α");
-  const nBest = { llm: p.nBest?.llm ?? 1, lexicon: p.nBest?.lexicon ?? 1 };
-  for (const [k, n] of Object.entries(nBest)) if (!(Number.isInteger(n) && n >= 1)) throw new InputError(`N-best of the ${k === "llm" ? "LLM" : "lexicon recogniser"} must be an integer ≥ 1, got ${n}`);
+  checkNBest(p.nBest, Infinity);
   const ev = await openEvalScoring(evalJson, { built: p.built });
   let rec: LexiconRecogniser | undefined;
   try {
-    if (nBest.llm > Math.max(1, ev.json.beam ?? 1)) throw new InputError(`${evalJson}: an N-best of ${nBest.llm} from the LLM needs a beam at least as wide (the evaluation's is ${ev.json.beam ?? 1})`);
+    const nBest = checkNBest(p.nBest, ev.json.beam ?? 1);
     const use = taskUses(ev.json.task);
     const modality = use.audio ? "audio" : "video";
     const features = modality === "audio" ? ev.set.audio : ev.set.video;
@@ -135,8 +159,8 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
       // the LLM's candidates: the evaluation's hypothesis first, then the beam's others
       const proposed: Array<Pick<Candidate, "hyp" | "source" | "rank">> = [{ hyp: r.hyp ?? "", source: "llm", rank: 1 }];
       if (nBest.llm > 1) ev.decodeNBest(i).slice(0, nBest.llm).forEach((h, k) => proposed.push({ hyp: h.text, source: "llm", rank: k + 1 }));
+      // (never empty: skipping every unit is always a hypothesis)
       const lexList = r0.decode(units, nBest.lexicon);
-      if (lexList.length === 0) lexList.push({ words: [], score: -Infinity });
       lexList.forEach((h, k) => proposed.push({ hyp: h.words.join(" "), source: "lex", rank: k + 1 }));
       // distinct texts, the first proposal of each kept (the lexicon's 1-best is looked up below even when the LLM said it too)
       const seen = new Map<string, Pick<Candidate, "hyp" | "source" | "rank">>();
@@ -151,11 +175,14 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
     });
     const werOf = (pick: (u: CombinationUtterance) => string) => corpusWer(utterances.map((u) => ({ ref: u.ref, hyp: pick(u) })));
     const errorsOf = (hyp: (u: CombinationUtterance) => string) => utterances.map((u) => ({ errors: wordEdits(u.ref, hyp(u)).errors, refWords: wordEdits(u.ref, "").refLen }));
-    const bestCandidate = (u: CombinationUtterance) => u.candidates.reduce((a, c) => (wordEdits(u.ref, c.hyp).errors < wordEdits(u.ref, a.hyp).errors ? c : a)).hyp;
-    const byWeight = p.weights.map((weight) => {
-      const chosen = utterances.map((u) => chooseCandidate(u.candidates, weight));
-      const pairs = utterances.map((u, k) => ({ ref: u.ref, hyp: chosen[k]!.hyp }));
-      return { weight, wer: corpusWer(pairs).rate, cer: corpusCer(pairs).rate, lexChosen: chosen.filter((c) => c.source === "lex").length };
+    const bestCandidate = (u: CombinationUtterance) => {
+      const errors = u.candidates.map((c) => wordEdits(u.ref, c.hyp).errors);
+      return u.candidates[errors.indexOf(Math.min(...errors))]!.hyp;
+    };
+    const choices = p.weights.map((weight) => utterances.map((u) => chooseCandidate(u.candidates, weight)));
+    const byWeight = p.weights.map((weight, w) => {
+      const pairs = utterances.map((u, k) => ({ ref: u.ref, hyp: choices[w]![k]!.hyp }));
+      return { weight, wer: corpusWer(pairs).rate, cer: corpusCer(pairs).rate, lexChosen: choices[w]!.filter((c) => c.source === "lex").length };
     });
     const result: CombinationResult = {
       evalJson: repoRelative(evalJson),
@@ -176,14 +203,14 @@ export async function combineWithLexicon(evalJson: string, p: CombinationParams)
       const json = join(dir, `${name}.json`);
       writeCsvSync(
         csv,
-        utterances.map((u) => {
-          const c = chooseCandidate(u.candidates, alpha);
+        utterances.map((u, k) => {
+          const c = choices[0]![k]!;
           const e = wordEdits(u.ref, c.hyp);
           return { id: u.id, speaker: u.speaker, ref: u.ref, hyp: c.hyp, word_errors: e.errors, ref_words: e.refLen, chosen: c.source, chosen_rank: c.rank, candidates: u.candidates.length, llm_hyp: u.llm.hyp, lex_hyp: u.lex.hyp, llm_joint: u.llm.joint, llm_lexicon: u.llm.lexicon, lex_joint: u.lex.joint, lex_lexicon: u.lex.lexicon };
         }),
         ["id", "speaker", "ref", "hyp", "word_errors", "ref_words", "chosen", "chosen_rank", "candidates", "llm_hyp", "lex_hyp", "llm_joint", "llm_lexicon", "lex_joint", "lex_lexicon"],
       );
-      const chosen = corpusWer(utterances.map((u) => ({ ref: u.ref, hyp: chooseCandidate(u.candidates, alpha).hyp })));
+      const chosen = corpusWer(utterances.map((u, k) => ({ ref: u.ref, hyp: choices[0]![k]!.hyp })));
       writeFileAtomicSync(
         json,
         JSON.stringify({ ...ev.json, csv: repoRelative(csv), json: repoRelative(json), combination: { weight: alpha, of: repoRelative(evalJson), lexicon: r0.options, nBest, llmWer: result.llmWer, lexWer: result.lexWer, oracleWer: result.oracleWer, candidateOracleWer: result.candidateOracleWer, lexChosen: byWeight[0]!.lexChosen }, wer: chosen.rate, cer: byWeight[0]!.cer, wordErrors: chosen.errors, refWords: chosen.refLen, sub: chosen.sub, del: chosen.del, ins: chosen.ins, utterances: utterances.length }, null, 2) + "\n",

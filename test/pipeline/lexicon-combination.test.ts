@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chooseCandidate, chooseHypothesis, combinationName, combinedScore } from "../../src/pipeline/lexicon-combination.js";
+import { checkNBest, chooseCandidate, chooseHypothesis, combinationName, combinedScore, parseNBest } from "../../src/pipeline/lexicon-combination.js";
 
 test("chooseHypothesis: (1 - α)·joint + α·lexicon, by hand; ties keep the LLM's", () => {
   // the LLM prefers its own (-10 against -14), the lexicon recogniser its own (-30 against -20)
@@ -50,4 +50,15 @@ test("combinationName: beside the evaluation's, the split kept last", () => {
   // N-best lists are named; 1 and 1 is the plain two-way name
   assert.equal(combinationName("r/vsr_0-2_ctcdec0.3_val.json", 0.5, { llm: 4, lexicon: 8 }), "vsr_0-2_ctcdec0.3_lexcomb0.5_nbest4x8_val");
   assert.equal(combinationName("r/vsr_0-2_ctcdec0.3.json", 0.5, { llm: 1, lexicon: 1 }), "vsr_0-2_ctcdec0.3_lexcomb0.5");
+});
+
+test("parseNBest and checkNBest: the flag's N,M, defaults 1 and 1, the LLM's list no longer than its beam", () => {
+  assert.deepEqual(parseNBest("4,16", "--nbest"), { llm: 4, lexicon: 16 });
+  for (const bad of ["4", "4,16,2", "4,x", "4.5,2", ""]) assert.throws(() => parseNBest(bad, "--nbest"), /--nbest: give N,M/, bad);
+  assert.deepEqual(checkNBest(undefined, 4), { llm: 1, lexicon: 1 });
+  assert.deepEqual(checkNBest({ lexicon: 16 }, 1), { llm: 1, lexicon: 16 });
+  assert.deepEqual(checkNBest({ llm: 4, lexicon: 16 }, 4), { llm: 4, lexicon: 16 });
+  assert.throws(() => checkNBest({ llm: 5 }, 4), /needs a beam at least as wide \(beam 4\)/);
+  assert.throws(() => checkNBest({ lexicon: 0 }, 4), /lexicon recogniser must be an integer ≥ 1/);
+  assert.throws(() => checkNBest({ llm: 1.5 }, 4), /LLM must be an integer ≥ 1/);
 });
