@@ -22,7 +22,12 @@
  * word.
  *
  * The word being spelt is scored by look-ahead: the best ψ over the lexicon words that begin with its
- * letters (each summed over its pronunciations), cached per (completed words, word). Without it the score
+ * letters (each summed over its pronunciations), cached per (completed words, word). The words are not all
+ * scored: ψ never grows as a unit string is extended, so the ψ of a pronunciation's first units bounds
+ * the word's score (plus log Σ exp(prior) over its pronunciations, 0 for a normalised lexicon), and a
+ * best-first search (`wordsByScore`) extends only the words whose bound can still beat the best word
+ * found. The result is the exhaustive maximum, the same number (test/eval/lexicon-prefix.test.ts checks
+ * it against scoring every word), at a fraction of the unit-CTC extensions. Without look-ahead the score
  * of a word being spelt would stay that of the words before it until it ends, so the beam would prefer
  * spelling on to ending a word or the sentence (a finished hypothesis would rank below unfinished ones
  * and be dropped), and fill up with long made-up words.
@@ -120,6 +125,72 @@ function psiOf(alternatives: readonly CtcPrefixState[]): number {
   return alternatives.reduce((a, s) => logAdd(a, s.score), -Infinity);
 }
 
+/**
+ * How far a word's score can exceed its best pronunciation's ψ: max over words of log Σ exp(prior)
+ * (0 for normalised priors, never below 0), plus a margin for rounding. Made once per lexicon.
+ */
+const slacks = new WeakMap<UnitLexicon, number>();
+function slackOf(lexicon: UnitLexicon): number {
+  let s = slacks.get(lexicon);
+  if (s === undefined) {
+    s = 0;
+    for (const prons of lexicon.values()) s = Math.max(s, prons.reduce((a, p) => logAdd(a, p.logPrior), -Infinity));
+    slacks.set(lexicon, (s += 1e-6));
+  }
+  return s;
+}
+
+/** A word in the look-ahead's best-first search: its pronunciations' unit paths walked so far, and the bound they give. */
+interface WordSearchItem {
+  readonly word: string;
+  /** Per pronunciation, the units walked (a prefix of its units). */
+  readonly depth: number[];
+  /** Per pronunciation, the alternatives extended by those units. */
+  readonly states: Array<readonly CtcPrefixState[]>;
+  /** An upper bound on the word's score, or the score itself once `exact`. */
+  key: number;
+  exact: boolean;
+}
+
+/** A max-heap of search items by key. */
+class ItemHeap {
+  private readonly a: WordSearchItem[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): WordSearchItem | undefined {
+    return this.a[0];
+  }
+  push(x: WordSearchItem): void {
+    const a = this.a;
+    let i = a.push(x) - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!(a[up]!.key < x.key)) break;
+      a[i] = a[up]!;
+      i = up;
+    }
+    a[i] = x;
+  }
+  pop(): WordSearchItem | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const c = l + 1 < a.length && a[l + 1]!.key > a[l]!.key ? l + 1 : l;
+      if (!(a[c]!.key > last.key)) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+}
+
 /** A lexicon's words, sorted (the words with a given prefix are a contiguous run), made once per lexicon. */
 const sortedWords = new WeakMap<UnitLexicon, readonly string[]>();
 function sortedWordsOf(lexicon: UnitLexicon): readonly string[] {
@@ -132,8 +203,11 @@ export class LexiconPrefixScorer implements PrefixScorer {
   readonly blank: number;
   private readonly unknownLogProb: number;
   private readonly sorted: readonly string[];
+  private readonly slack: number;
   /** Look-ahead cache: completed-word alternatives -> word -> ψ of the alternatives extended by the word. */
   private readonly wordScores = new WeakMap<readonly CtcPrefixState[], Map<string, number>>();
+  /** Look-ahead cache: completed-word alternatives -> word being spelt -> the best score of a word it can become. */
+  private readonly lookAheads = new WeakMap<readonly CtcPrefixState[], Map<string, number>>();
   /**
    * Pronunciation trie, walked lazily: completed-word alternatives -> unit string ("3,17,5") -> those
    * alternatives extended by it (one state per alternative, priors not applied). Pronunciations that
@@ -156,6 +230,7 @@ export class LexiconPrefixScorer implements PrefixScorer {
     if (!(this.unknownLogProb <= 0)) throw new Error(`LexiconPrefixScorer: unknownLogProb must be ≤ 0, got ${o.unknownLogProb}`);
     if (!o.wordStart) throw new Error("LexiconPrefixScorer: empty word-start marker");
     this.sorted = sortedWordsOf(lexicon);
+    this.slack = slackOf(lexicon);
   }
 
   initial(): LexiconPrefixState {
@@ -199,15 +274,17 @@ export class LexiconPrefixScorer implements PrefixScorer {
     if (n <= 0 || g.pendingUnknown || this.o.vocabSize === undefined) return [];
     const pieces = (this.pieces ??= pieceIndexOf({ ...this.o, vocabSize: this.o.vocabSize }));
     const offers = new Offers();
-    // pieces that continue the word being spelt
-    if (g.pending) {
-      for (let i = lowerBound(this.sorted, g.pending); i < this.sorted.length && this.sorted[i]!.startsWith(g.pending); i++) {
-        offers.continuations(pieces, g.pending, this.sorted[i]!, this.wordScore(g.alternatives, this.sorted[i]!));
-      }
-    }
     // word-start pieces of the best next words, once the word being spelt is a complete lexicon word
     const after = g.pending ? this.withWordCached(g.alternatives, g.pending) : g.alternatives;
     if (after) for (const { word, score } of this.bestWords(after, n)) offers.starts(pieces, word, score);
+    // pieces that continue the word being spelt, best word first; a word scoring below the n-th best
+    // offer can neither add an id to the top n nor raise one there, so the rest are not scored
+    if (g.pending) {
+      for (const { word, score } of this.wordsByScore(g.alternatives, g.pending)) {
+        if (score < offers.nthBest(n)) break;
+        offers.continuations(pieces, g.pending, word, score);
+      }
+    }
     return offers.ranked(n);
   }
 
@@ -240,20 +317,26 @@ export class LexiconPrefixScorer implements PrefixScorer {
       top.splice(i, 0, { word, score });
       if (top.length > n) top.pop();
     };
+    // a child's ψ comes from its parent's variables alone (extensionScore); only the children walked
+    // (ψ above the bound) have their own variables computed
     const walk = (node: TrieNode, states: readonly CtcPrefixState[]) => {
-      const kids = [...node.children.entries()].map(([u, c]) => {
-        const st = this.stepPath(alternatives, c.key, states, u);
-        return { c, st, psi: psiOf(st) };
-      });
+      const kids = [...node.children.entries()].map(([u, c]) => ({ u, c, psi: this.pathScore(alternatives, c.key, states, u) }));
       kids.sort((a, b) => b.psi - a.psi);
-      for (const { c, st, psi } of kids) {
+      for (const { u, c, psi } of kids) {
         if (!(psi > bound())) break;
         for (const { word, logPrior } of c.words) consider(word, psi + logPrior);
-        walk(c, st);
+        walk(c, this.stepPath(alternatives, c.key, states, u));
       }
     };
     walk(trieOf(this.lexicon), alternatives);
     return top;
+  }
+
+  /** psiOf(stepPath(...)), the same number, without computing the path's states when they are not cached. */
+  private pathScore(alternatives: readonly CtcPrefixState[], key: string, parent: readonly CtcPrefixState[], u: number): number {
+    const st = this.unitPaths.get(alternatives)?.get(key);
+    if (st) return psiOf(st);
+    return parent.reduce((a, s) => logAdd(a, this.units.extensionScore(s, u)), -Infinity);
   }
 
   /** The trie-path states for `key` (= the parent's key + `u`), from the cache or by extending the parent's. */
@@ -289,12 +372,59 @@ export class LexiconPrefixScorer implements PrefixScorer {
   /** ψ of the completed words, with the best lexicon word that begins with `pending` after them (if any). */
   private lookAhead(alternatives: readonly CtcPrefixState[], pending: string, pendingUnknown: boolean): number {
     if (pending.length === 0 || pendingUnknown) return psiOf(alternatives);
-    let best = -Infinity;
-    for (let i = lowerBound(this.sorted, pending); i < this.sorted.length && this.sorted[i]!.startsWith(pending); i++) {
-      const x = this.wordScore(alternatives, this.sorted[i]!);
-      if (x > best) best = x;
+    let cache = this.lookAheads.get(alternatives);
+    if (!cache) this.lookAheads.set(alternatives, (cache = new Map()));
+    let best = cache.get(pending);
+    if (best === undefined) {
+      best = -Infinity;
+      for (const { score } of this.wordsByScore(alternatives, pending)) {
+        best = score;
+        break;
+      }
+      cache.set(pending, best);
     }
     return best;
+  }
+
+  /**
+   * The lexicon words that begin with `pending`, with their scores (wordScore), best first, found lazily
+   * by best-first search: each word is keyed by a bound on its score, the ψ of its pronunciations' unit
+   * paths walked so far (plus the lexicon's slack), and the word with the highest key has its paths
+   * walked one unit further (or, fully walked, is scored); a scored word at the top of the heap beats
+   * every bound below it. Words a caller does not consume are never scored.
+   */
+  private *wordsByScore(alternatives: readonly CtcPrefixState[], pending: string): Generator<{ word: string; score: number }> {
+    const heap = new ItemHeap();
+    const bound = (x: WordSearchItem) => x.states.reduce((m, st) => Math.max(m, psiOf(st)), -Infinity) + this.slack;
+    for (let i = lowerBound(this.sorted, pending); i < this.sorted.length && this.sorted[i]!.startsWith(pending); i++) {
+      const word = this.sorted[i]!;
+      const known = this.wordScores.get(alternatives)?.get(word);
+      const prons = this.lexicon.get(word)!;
+      const item: WordSearchItem = { word, depth: prons.map(() => 0), states: prons.map(() => alternatives), key: 0, exact: known !== undefined };
+      item.key = known ?? bound(item);
+      heap.push(item);
+    }
+    while (heap.size > 0) {
+      const top = heap.pop()!;
+      if (top.exact) {
+        yield { word: top.word, score: top.key };
+        continue;
+      }
+      const prons = this.lexicon.get(top.word)!;
+      let walked = true;
+      prons.forEach(({ units }, p) => {
+        const d = top.depth[p]!;
+        if (d >= units.length) return;
+        top.states[p] = this.stepPath(alternatives, units.slice(0, d + 1).join(","), top.states[p]!, units[d]!);
+        top.depth[p] = d + 1;
+        if (d + 1 < units.length) walked = false;
+      });
+      if (walked) {
+        top.key = this.wordScore(alternatives, top.word);
+        top.exact = true;
+      } else top.key = bound(top);
+      heap.push(top);
+    }
   }
 
   /** The alternatives extended by every pronunciation of `word`, merged by last unit; undefined when it has none. */

@@ -59,6 +59,12 @@ export class Offers {
     for (let k = 1; k <= word.length; k++) this.offer(index.start.get(word.slice(0, k)), score);
   }
 
+  /** The n-th best score offered so far (−∞ while fewer than n ids have offers). */
+  nthBest(n: number): number {
+    if (this.best.size < n) return -Infinity;
+    return [...this.best.values()].sort((a, b) => b - a)[n - 1]!;
+  }
+
   ranked(n: number): number[] {
     return [...this.best.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n).map(([id]) => id);
   }

@@ -159,3 +159,13 @@ test("the mean of two CTC scorers over different frames: mean prefix and final s
   assert.ok(Math.abs(m.final(sm) - (a.final(sa) + b.final(sb)) / 2) < 1e-12);
   assert.throws(() => new MeanPrefixScorer([a, new CtcPrefixScorer(randomLogp(3, V, new Rng(2)), V, 1)]), /disagree on the blank/);
 });
+
+test("ctc prefix: extensionScore is extend(...).score bit for bit (empty prefix, a repeated label, a new one) and refuses the blank", () => {
+  const V = 6;
+  const sc = new CtcPrefixScorer(randomLogp(9, V, new Rng(17)), V, 0);
+  for (const h of [[], [3], [3, 3], [2, 5, 1]]) {
+    const g = h.reduce((s, c) => sc.extend(s, c), sc.initial());
+    for (let c = 1; c < V; c++) assert.equal(sc.extensionScore(g, c), sc.extend(g, c).score, `[${h}] + ${c}`);
+  }
+  assert.throws(() => sc.extensionScore(sc.initial(), 0), /blank/);
+});

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CtcPrefixScorer, WeightedPrefixScorer, type PrefixScorer } from "../../src/eval/ctc-prefix.js";
+import { CtcPrefixScorer, logAdd, WeightedPrefixScorer, type PrefixScorer } from "../../src/eval/ctc-prefix.js";
+import { Offers, pieceIndexOf } from "../../src/eval/word-pieces.js";
 import { LexiconPrefixScorer, type UnitLexicon } from "../../src/eval/lexicon-prefix.js";
 import { Rng } from "../../src/util/rng.js";
 import { randomLogp } from "../helpers/logp.js";
@@ -160,5 +161,87 @@ test("lexicon proposals: the weighted scorer passes on its parts' proposals; pro
     }
     const b = run(plain, tokens(text));
     assert.ok(Math.abs(a.score - b.score) < 1e-9 && Math.abs(sc.final(a) - plain.final(b)) < 1e-9, text);
+  }
+});
+
+// A larger random lexicon over a peaky head, where the look-ahead's bounded search has something to skip.
+const R_LETTERS = ["a", "b", "c", "d", "e"];
+const R_PIECES = ["", "", ...R_LETTERS.map((l) => `▁${l}`), ...R_LETTERS, ...R_LETTERS.flatMap((l) => R_LETTERS.map((m) => l + m))];
+const R_UNITS = 10; // units 1..10, blank 0
+function randomLexicon(rng: Rng): Map<string, Array<{ units: number[]; logPrior: number }>> {
+  const lex = new Map<string, Array<{ units: number[]; logPrior: number }>>();
+  while (lex.size < 150) {
+    const word = Array.from({ length: 1 + Math.floor(rng.next() * 4) }, () => R_LETTERS[Math.floor(rng.next() * 5)]!).join("");
+    if (lex.has(word)) continue;
+    const k = 1 + Math.floor(rng.next() * 2);
+    const w = Array.from({ length: k }, () => 0.2 + rng.next());
+    const total = w.reduce((a, x) => a + x, 0);
+    lex.set(word, w.map((x) => ({ units: Array.from({ length: 1 + Math.floor(rng.next() * 4) }, () => 1 + Math.floor(rng.next() * R_UNITS)), logPrior: Math.log(x / total) })));
+  }
+  return lex;
+}
+/** A peaky head: each frame's mass mostly on one unit (or the blank), as a trained CTC head's. */
+function peakyLogp(T: number, rng: Rng): Float32Array {
+  const logp = randomLogp(T, R_UNITS + 1, rng);
+  for (let t = 0; t < T; t++) {
+    const peak = Math.floor(rng.next() * (R_UNITS + 1));
+    const row = Array.from({ length: R_UNITS + 1 }, (_, v) => logp[t * (R_UNITS + 1) + v]! + (v === peak ? 6 : 0));
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
+    row.forEach((x, v) => (logp[t * (R_UNITS + 1) + v] = x - lse));
+  }
+  return logp;
+}
+/** A unit CTC scorer that counts its extensions. */
+class CountingCtc extends CtcPrefixScorer {
+  extensions = 0;
+  override extend(g: Parameters<CtcPrefixScorer["extend"]>[0], c: number) {
+    this.extensions++;
+    return super.extend(g, c);
+  }
+}
+
+test("lexicon look-ahead and proposals: the bounded search gives the exhaustive results (every word scored) and scores fewer unit paths", () => {
+  const rng = new Rng(29);
+  const lex = randomLexicon(rng);
+  const tok = (s: string) => s.split(" ").map((p) => R_PIECES.indexOf(p));
+  for (let trial = 0; trial < 4; trial++) {
+    const logp = peakyLogp(30, rng);
+    const units = new CountingCtc(logp, R_UNITS + 1, 0);
+    const sc = new LexiconPrefixScorer(units, lex, { pieceOf: (id) => R_PIECES[id]!, wordStart: "▁", blank: 0, unknownLogProb: -50, vocabSize: R_PIECES.length });
+    const ref = new CtcPrefixScorer(logp, R_UNITS + 1, 0);
+    const psi = (u: readonly number[]) => u.reduce((s, c) => ref.extend(s, c), ref.initial()).score;
+    /** Exhaustive: log Σ_p P(p | w) ψ(before ⊕ p), before = one pronunciation's units (a one-pronunciation word before it). */
+    const wordScore = (before: readonly number[], w: string) => lex.get(w)!.reduce((a, p) => logAdd(a, p.logPrior + psi([...before, ...p.units])), -Infinity);
+    const words = [...lex.keys()];
+    const onePron = words.filter((w) => lex.get(w)!.length === 1);
+    for (const [first, pending] of [[undefined, "a"], [undefined, "b"], [onePron[trial]!, "c"], [onePron[trial + 4]!, "d"]] as const) {
+      const before = first === undefined ? [] : lex.get(first)!.at(0)!.units;
+      const text = `${first === undefined ? "" : `▁${[...first].join(" ")} `}▁${pending}`.trim();
+      const before0 = units.extensions;
+      let st = sc.initial();
+      for (const c of tok(text)) st = sc.extend(st, c);
+      const extensionsBounded = units.extensions - before0;
+      const expect = Math.max(...words.filter((w) => w.startsWith(pending)).map((w) => wordScore(before, w)));
+      assert.ok(Math.abs(st.score - expect) < 1e-9, `${text}: ${st.score} vs ${expect}`);
+      // the exhaustive look-ahead walks every unit path of every word the pending letters can become
+      const nodes = new Set(words.filter((w) => w.startsWith(pending)).flatMap((w) => lex.get(w)!.flatMap((p) => p.units.map((_, k) => p.units.slice(0, k + 1).join(",")))));
+      if (first === undefined) assert.ok(extensionsBounded < nodes.size, `${text}: ${extensionsBounded} unit extensions, ${nodes.size} paths`);
+      // proposals: every word's continuation pieces at its exhaustive score, and (a complete pending word) the starts of the best next words
+      for (const n of [1, 3, 8]) {
+        const offers = new Offers();
+        const pieces = pieceIndexOf({ pieceOf: (id) => R_PIECES[id]!, wordStart: "▁", blank: 0, vocabSize: R_PIECES.length });
+        for (const w of words.filter((x) => x.startsWith(pending))) offers.continuations(pieces, pending, w, wordScore(before, w));
+        if (lex.has(pending)) {
+          const after = lex.get(pending)!;
+          const next = words
+            .map((w) => ({ w, s: Math.max(...lex.get(w)!.map((p) => p.logPrior + Math.log(after.reduce((a, q) => a + Math.exp(q.logPrior + psi([...before, ...q.units, ...p.units])), 0)))) }))
+            .sort((a, b) => b.s - a.s)
+            .slice(0, n);
+          for (const { w, s } of next) offers.starts(pieces, w, s);
+        }
+        assert.deepEqual(sc.propose(st, n), offers.ranked(n), `${text} n=${n}`);
+      }
+    }
   }
 });
