@@ -158,9 +158,6 @@ class ItemHeap {
   get size(): number {
     return this.a.length;
   }
-  peek(): WordSearchItem | undefined {
-    return this.a[0];
-  }
   push(x: WordSearchItem): void {
     const a = this.a;
     let i = a.push(x) - 1;
@@ -400,6 +397,7 @@ export class LexiconPrefixScorer implements PrefixScorer {
       const word = this.sorted[i]!;
       const known = this.wordScores.get(alternatives)?.get(word);
       const prons = this.lexicon.get(word)!;
+      if (prons.length === 0) continue; // nothing to score it by
       const item: WordSearchItem = { word, depth: prons.map(() => 0), states: prons.map(() => alternatives), key: 0, exact: known !== undefined };
       item.key = known ?? bound(item);
       heap.push(item);
