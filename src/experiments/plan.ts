@@ -348,7 +348,9 @@ export interface CostModel {
  * utterances at beam 4 with 32 new tokens (0.06 s/utt, models that never emit EOS: an upper bound).
  * Lexicon scoring with 8 proposals per beam (LEVER_LEXICON) adds ~3.5 s/utt (24 Nov, seventh session:
  * 1,227 s and 993 s for 300 test utterances of Llama-AVSR ASR(4) and AVSR(4,2), two or three
- * evaluations side by side; without proposals it was ~1.1 s/utt). The small/base LM factors are estimates (not yet measured). Only the ETA and the job order use this;
+ * evaluations side by side; without proposals it was ~1.1 s/utt); since the bounded look-ahead (7 Dec,
+ * nineteenth session) ~0.8 s/utt (30 test utterances of the voice-bank Omni-AVSR-ST's ASR(4) with lexicon +
+ * word LM at beam 4, 26.3 s with the model's loading, beside one training run). The small/base LM factors are estimates (not yet measured). Only the ETA and the job order use this;
  * `secondsLeft` rescales it by the jobs already done.
  */
 export const DEFAULT_COST: CostModel = {
@@ -356,7 +358,7 @@ export const DEFAULT_COST: CostModel = {
   secondsPerPassStep: 0.17,
   evalStartSeconds: 1,
   evalSecondsPerUtt: 0.06,
-  lexiconSecondsPerUtt: 3.5,
+  lexiconSecondsPerUtt: 0.8,
   lmFactor: { tiny: 1, small: 2.5, base: 6 },
 };
 
