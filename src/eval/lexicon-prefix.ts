@@ -40,6 +40,7 @@
  * best next. The next words are found by branch and bound over the pronunciation trie: a node's prefix
  * probability bounds every word below it, so a branch below the n-th best word found is not walked.
  */
+import { MaxHeap } from "../util/heap.js";
 import { lowerBound } from "../util/sorted.js";
 import { Offers, pieceIndexOf, type PieceIndex } from "./word-pieces.js";
 import { CtcPrefixScorer, logAdd, type CtcPrefixState, type PrefixScorer, type PrefixState } from "./ctc-prefix.js";
@@ -150,42 +151,6 @@ interface WordSearchItem {
   /** An upper bound on the word's score, or the score itself once `exact`. */
   key: number;
   exact: boolean;
-}
-
-/** A max-heap of search items by key. */
-class ItemHeap {
-  private readonly a: WordSearchItem[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  push(x: WordSearchItem): void {
-    const a = this.a;
-    let i = a.push(x) - 1;
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (!(a[up]!.key < x.key)) break;
-      a[i] = a[up]!;
-      i = up;
-    }
-    a[i] = x;
-  }
-  pop(): WordSearchItem | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const c = l + 1 < a.length && a[l + 1]!.key > a[l]!.key ? l + 1 : l;
-      if (!(a[c]!.key > last.key)) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
 }
 
 /** A lexicon's words, sorted (the words with a given prefix are a contiguous run), made once per lexicon. */
@@ -391,7 +356,7 @@ export class LexiconPrefixScorer implements PrefixScorer {
    * every bound below it. Words a caller does not consume are never scored.
    */
   private *wordsByScore(alternatives: readonly CtcPrefixState[], pending: string): Generator<{ word: string; score: number }> {
-    const heap = new ItemHeap();
+    const heap = new MaxHeap<WordSearchItem>();
     const bound = (x: WordSearchItem) => x.states.reduce((m, st) => Math.max(m, psiOf(st)), -Infinity) + this.slack;
     for (let i = lowerBound(this.sorted, pending); i < this.sorted.length && this.sorted[i]!.startsWith(pending); i++) {
       const word = this.sorted[i]!;
